@@ -1,0 +1,68 @@
+# The project's vocabulary. Two commands matter on a fresh machine: `make demo` and `make test`.
+# Everything installs what it needs (PyPI via uv, Debian, Maven Central) into ignored folders.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+STAMP := .venv/.synced
+TEST_RECORD := .cache/run/started-by-test
+
+.PHONY: help install up down status demo test test-unit test-integration lint format typecheck schemas clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user "uv==$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --compile-bytecode --quiet
+	@touch $(STAMP)
+
+install: $(STAMP) ## install the locked Python environment (uv), idempotent
+
+up: install ## start Kafka, ClickHouse, Redis, PostgreSQL on loopback; topics; migrations
+	$(PY) -m ops up
+
+down: ## stop every local service this project started
+	@if [ -x $(PY) ]; then $(PY) -m ops down; fi
+
+status: install ## each service: URL, PID, memory, reported version
+	$(PY) -m ops status
+
+demo: up ## the platform's main job: a round trip through every store, with timings
+	$(PY) -m ops.demo
+
+test: install ## the whole suite: unit, then integration against real services (started and stopped here)
+	@$(PY) -m ops up --record $(TEST_RECORD); \
+	status=0; $(PY) -m pytest tests $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m ops down --recorded $(TEST_RECORD); \
+	exit $$status
+
+test-unit: install ## unit tests only: no services, milliseconds each
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: up ## integration tests against the running platform
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: install ## ruff lint + format check, mypy strict
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: install ## apply ruff's formatting and fixes
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+typecheck: install
+	$(PY) -m mypy
+
+schemas: install ## export a JSON Schema per event to build/schemas/
+	$(PY) -m streams.contracts.schemas build/schemas
+
+clean: down ## remove service data, logs and results (keeps downloaded jars and the venv)
+	rm -rf .cache/data .cache/logs .cache/run bench/results build

@@ -1,0 +1,159 @@
+"""The local platform: ``python -m ops up|down|status|secrets|migrate``.
+
+up       install what is missing, start Kafka, ClickHouse, Redis and PostgreSQL on loopback,
+         create the topics from the registry, apply PostgreSQL and ClickHouse migrations
+down     stop what `up` started (all, or only those recorded with --record)
+status   each service, its URL, PID, memory and the version it reports
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from ops.processes import ServiceFailed
+from ops.services import Service, all_services, is_local
+from streams.settings import LOCAL_ENV_FILE, Settings
+
+GENERATED_SECRETS = ("POSTGRES_PASSWORD", "AUTH_TOKEN_SECRET", "PAYMENTS_WEBHOOK_SECRET")
+
+
+def ensure_local_secrets(path: Path = LOCAL_ENV_FILE) -> None:
+    """Generate development secrets once, into a git-ignored file readable only by us."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_text() if path.exists() else ""
+    present = {line.split("=", 1)[0] for line in existing.splitlines() if "=" in line}
+    missing = [name for name in GENERATED_SECRETS if name not in present and name not in os.environ]
+    if missing:
+        with path.open("a") as out:
+            for name in missing:
+                out.write(f"{name}={secrets.token_urlsafe(32)}\n")
+    if path.exists():
+        path.chmod(0o600)
+
+
+def _selected(settings: Settings, only: list[str] | None) -> list[Service]:
+    services = [s for s in all_services(settings) if is_local(s)]
+    if only:
+        services = [s for s in services if s.name in only]
+    return services
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    ensure_local_secrets()
+    settings = Settings()
+    t0 = time.monotonic()
+    started: list[str] = []
+    for service in _selected(settings, args.only):
+        try:
+            now, seconds = service.start(timeout_s=args.timeout)
+        except ServiceFailed as err:
+            print(f"✗ {service.name}: {err}", file=sys.stderr)
+            return 1
+        if now:
+            started.append(service.name)
+            print(f"✓ {service.name:<10} started in {seconds:5.1f}s  {service.url}", flush=True)
+        else:
+            print(f"✓ {service.name:<10} already running    {service.url}", flush=True)
+    if args.record:
+        Path(args.record).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.record).write_text("\n".join(started) + ("\n" if started else ""))
+    if not args.only:
+        setup_schemas(settings)
+    print(f"platform up in {time.monotonic() - t0:.1f}s", flush=True)
+    return 0
+
+
+def setup_schemas(settings: Settings) -> None:
+    from streams.bus.admin import ensure_topics
+    from streams.postgres.migrate import migrate as migrate_postgres
+    from warehouse.client import connect
+    from warehouse.migrate import migrate as migrate_clickhouse
+
+    t = time.monotonic()
+    report = ensure_topics(settings.kafka.bootstrap_servers)
+    print(
+        f"✓ topics     {len(report.created)} created, {len(report.existing)} present ({time.monotonic() - t:.1f}s)"
+    )
+    t = time.monotonic()
+    applied = migrate_postgres(settings.postgres.dsn())
+    print(f"✓ postgres   {len(applied)} migration(s) applied ({time.monotonic() - t:.1f}s)")
+    t = time.monotonic()
+    ch = settings.clickhouse
+    client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
+    try:
+        applied_ch = migrate_clickhouse(client)
+    finally:
+        client.close()
+    print(f"✓ clickhouse {len(applied_ch)} migration(s) applied ({time.monotonic() - t:.1f}s)")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    settings = Settings()
+    only: list[str] | None = None
+    if args.recorded:
+        path = Path(args.recorded)
+        only = path.read_text().split() if path.exists() else []
+    # Stop in reverse order of start: clients of Kafka (none here) first, Kafka last.
+    for service in reversed(_selected(settings, only) if only is not None else all_services(settings)):
+        if only is not None and service.name not in only:
+            continue
+        if service.stop():
+            print(f"■ {service.name:<10} stopped")
+    return 0
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    settings = Settings()
+    print(f"{'service':<11}{'state':<9}{'pid':>8}{'memory':>10}  {'url':<34} version")
+    for service in all_services(settings):
+        if not is_local(service):
+            print(f"{service.name:<11}{'external':<9}{'-':>8}{'-':>10}  {service.url:<34} -")
+            continue
+        st = service.status()
+        state = "running" if st.pid else "stopped"
+        memory = f"{st.memory_mb:.0f} MiB" if st.memory_mb is not None else "-"
+        print(f"{st.name:<11}{state:<9}{st.pid or '-':>8}{memory:>10}  {st.url:<34} {st.version}")
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    setup_schemas(Settings())
+    return 0
+
+
+def cmd_secrets(_: argparse.Namespace) -> int:
+    ensure_local_secrets()
+    print(f"development secrets in {LOCAL_ENV_FILE} (not in git)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the local platform")
+    up.add_argument("--only", nargs="*", help="only these services (no schema setup)")
+    up.add_argument("--record", help="write the names of the services this call started to this file")
+    up.add_argument("--timeout", type=float, default=120.0)
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop the local platform")
+    down.add_argument("--recorded", help="stop only the services named in this file (written by up --record)")
+    down.set_defaults(func=cmd_down)
+    sub.add_parser("status", help="show services, PIDs, memory, versions").set_defaults(func=cmd_status)
+    sub.add_parser("migrate", help="create topics, apply migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("secrets", help="generate development secrets").set_defaults(func=cmd_secrets)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""Start, find, measure and stop the local services by PID file. No shell, no guessing by name."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ServiceFailed(RuntimeError):
+    """A service did not start; the message carries the service's own last log lines."""
+
+
+@dataclass(frozen=True)
+class ProcessFiles:
+    name: str
+    run_dir: Path
+    log_dir: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The PID from the PID file if that process is alive (and not a zombie), else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if alive(pid) else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def spawn(
+    files: ProcessFiles,
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+) -> int:
+    files.run_dir.mkdir(parents=True, exist_ok=True)
+    files.log_dir.mkdir(parents=True, exist_ok=True)
+    with files.log_file.open("ab") as log:
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=user,
+            group=user,
+            extra_groups=[] if user else None,
+        )
+    files.pid_file.write_text(str(proc.pid))
+    return proc.pid
+
+
+def log_tail(files: ProcessFiles, lines: int = 25) -> str:
+    try:
+        text = files.log_file.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log written)"
+    marker = text.rfind("\n==== ")
+    recent = text[marker:] if marker >= 0 else text
+    return "\n".join(recent.strip().splitlines()[-lines:])
+
+
+def wait_until(
+    files: ProcessFiles, pid: int, ready: Callable[[], bool], timeout_s: float, what: str
+) -> float:
+    """Poll ``ready`` until it holds; fail fast with the log if the process dies first."""
+    start = time.monotonic()
+    while True:
+        if not alive(pid):
+            files.pid_file.unlink(missing_ok=True)
+            raise ServiceFailed(
+                f"{files.name} exited while starting. Its log ({files.log_file}):\n{log_tail(files)}"
+            )
+        with contextlib.suppress(Exception):
+            if ready():
+                return time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            raise ServiceFailed(
+                f"{files.name} did not become ready ({what}) within {timeout_s:.0f}s. "
+                f"Its log ({files.log_file}):\n{log_tail(files)}"
+            )
+        time.sleep(0.1)
+
+
+def stop(files: ProcessFiles, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> bool:
+    """Signal the PID's process group, wait for it, escalate to SIGKILL. True if something ran."""
+    pid = files.pid()
+    if pid is None:
+        files.pid_file.unlink(missing_ok=True)
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+    deadline = time.monotonic() + timeout_s
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        while alive(pid):
+            time.sleep(0.05)
+    files.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def tree_memory_mb(pid: int) -> float:
+    """Proportional set size (PSS) of a process and its descendants, in MiB."""
+    total_kb = 0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+                    break
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return total_kb / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            out.append(child)
+            stack.append(child)
+    return out

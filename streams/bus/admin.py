@@ -1,0 +1,70 @@
+"""Create every registered topic (and its dead-letter topic) through the admin API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+
+from streams.exceptions import PlatformError
+from streams.topics import TOPICS, TopicRegistry
+
+log = structlog.get_logger(__name__)
+
+
+class TopicSetupFailed(PlatformError):
+    pass
+
+
+@dataclass
+class TopicReport:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    grown: list[str] = field(default_factory=list)
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    registry: TopicRegistry = TOPICS,
+    *,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> TopicReport:
+    """Idempotent: creates what is missing, grows partitions that are fewer than registered."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    metadata = admin.list_topics(timeout=timeout_s)
+    report = TopicReport()
+    to_create: list[NewTopic] = []
+    to_grow: list[NewPartitions] = []
+    for spec in registry.with_dead_letters():
+        present = metadata.topics.get(spec.name)
+        if present is None:
+            to_create.append(
+                NewTopic(spec.name, spec.partitions, replication_factor, config=spec.kafka_config())
+            )
+        elif len(present.partitions) < spec.partitions:
+            to_grow.append(NewPartitions(spec.name, spec.partitions))
+        else:
+            report.existing.append(spec.name)
+    if to_create:
+        for name, future in admin.create_topics(to_create, request_timeout=timeout_s).items():
+            try:
+                future.result()
+                report.created.append(name)
+            except Exception as err:
+                if "TOPIC_ALREADY_EXISTS" in str(err):
+                    report.existing.append(name)
+                else:
+                    raise TopicSetupFailed(f"creating {name}: {err}") from err
+    if to_grow:
+        for name, future in admin.create_partitions(to_grow, request_timeout=timeout_s).items():
+            future.result()
+            report.grown.append(name)
+    log.info(
+        "topics_ensured",
+        created=len(report.created),
+        existing=len(report.existing),
+        grown=len(report.grown),
+    )
+    return report

@@ -1,0 +1,166 @@
+"""The consumer base for batch consumers (sinks, tools): decode, dead-letter, commit after.
+
+At-least-once, honestly: a batch is handed to the handler, dead letters are flushed, and
+only then are offsets committed. A handler that raises leaves the offsets where they were,
+so the batch is delivered again; handlers make their effect idempotent by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import confluent_kafka
+import structlog
+
+from streams.bus.deadletter import DeadLetterPublisher, SourceRecord
+from streams.contracts.base import Event
+from streams.contracts.codec import decode
+from streams.exceptions import ContractViolation, PlatformError
+from streams.topics import TopicSpec
+
+log = structlog.get_logger(__name__)
+
+
+class ConsumeFailed(PlatformError):
+    """The broker reported an error that is not a normal end of partition."""
+
+
+@dataclass(frozen=True)
+class Received:
+    event: Event
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+@dataclass
+class Batch:
+    events: list[Received] = field(default_factory=list)
+    dead_lettered: int = 0
+    # next offset to commit per (topic, partition)
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def empty(self) -> bool:
+        return not self.positions
+
+
+class ContractConsumer:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[TopicSpec],
+        dead_letters: DeadLetterPublisher,
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+            "max.poll.interval.ms": 300_000,
+        }
+        config.update(extra or {})
+        self.group_id = group_id
+        self._topics = {t.name: t for t in topics}
+        self._dead_letters = dead_letters
+        self._consumer = confluent_kafka.Consumer(config)
+        self._consumer.subscribe(list(self._topics))
+
+    def poll_batch(self, max_records: int = 10_000, timeout_s: float = 1.0) -> Batch:
+        """Up to ``max_records`` records, waiting at most ``timeout_s`` for the first ones."""
+        batch = Batch()
+        deadline = time.monotonic() + timeout_s
+        while len(batch.positions) == 0 or sum(1 for _ in batch.events) + batch.dead_lettered < max_records:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            want = max_records - len(batch.events) - batch.dead_lettered
+            messages = self._consumer.consume(num_messages=max(1, want), timeout=remaining)
+            if not messages:
+                break
+            for msg in messages:
+                self._take(msg, batch)
+        return batch
+
+    def _take(self, msg: confluent_kafka.Message, batch: Batch) -> None:
+        err = msg.error()
+        if err is not None:
+            if err.code() == confluent_kafka.KafkaError._PARTITION_EOF:
+                return
+            raise ConsumeFailed(f"{msg.topic()}[{msg.partition()}]: {err.str()}")
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        batch.positions[(topic, partition)] = offset + 1
+        spec = self._topics[topic]
+        try:
+            event = decode(msg.value(), spec.events)
+        except ContractViolation as violation:
+            record = SourceRecord(topic, partition, offset, msg.key(), msg.value(), list(msg.headers() or []))
+            self._dead_letters.submit(record, violation)
+            batch.dead_lettered += 1
+            log.warning(
+                "record_dead_lettered",
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                kind=violation.kind,
+                reason=violation.reason,
+                group=self.group_id,
+            )
+            return
+        _, ts = msg.timestamp()
+        batch.events.append(Received(event, topic, partition, offset, ts))
+
+    def commit(self, batch: Batch) -> None:
+        """Make the batch's dead letters durable, then commit its offsets (synchronously)."""
+        if batch.empty:
+            return
+        if batch.dead_lettered and self._dead_letters.flush() > 0:
+            raise ConsumeFailed("dead letters were not acknowledged; offsets not committed")
+        offsets = [confluent_kafka.TopicPartition(t, p, o) for (t, p), o in batch.positions.items()]
+        self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def run(
+        self,
+        handler: Callable[[list[Received]], None],
+        stop: threading.Event,
+        *,
+        max_records: int = 10_000,
+        max_wait_s: float = 1.0,
+    ) -> None:
+        """Poll, handle, commit until ``stop`` is set. A raising handler stops the loop uncommitted."""
+        while not stop.is_set():
+            batch = self.poll_batch(max_records, max_wait_s)
+            if batch.empty:
+                continue
+            if batch.events:
+                handler(batch.events)
+            self.commit(batch)
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages behind the end of each assigned partition."""
+        out: dict[tuple[str, int], int] = {}
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return out
+        committed = self._consumer.committed(assigned, timeout=5)
+        for tp in committed:
+            _low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            position = tp.offset if tp.offset >= 0 else 0
+            out[(tp.topic, tp.partition)] = max(0, high - position)
+        return out
+
+    def close(self) -> None:
+        self._consumer.close()

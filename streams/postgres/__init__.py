@@ -1,0 +1,1 @@
+"""PostgreSQL: connections and the ordered migration runner for the ledger database."""

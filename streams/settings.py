@@ -1,0 +1,151 @@
+"""One settings model for every deployable, read only by composition roots.
+
+Each service's block reads its own environment variables (``KAFKA_BOOTSTRAP_SERVERS``,
+``CLICKHOUSE_URL``, ``REDIS_URL``, ``POSTGRES_URL`` + ``POSTGRES_PASSWORD`` ...), so
+pointing at an external Kafka, ClickHouse, Redis or PostgreSQL is an environment change,
+never a code change. Secrets are ``SecretStr``; for local development ``make up`` generates
+them once into ``.cache/local.env`` (ignored by git), which is read as a fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_ENV_FILE = Path(os.environ.get("PLATFORM_ENV_FILE", REPO_ROOT / ".cache" / "local.env"))
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=LOCAL_ENV_FILE, env_file_encoding="utf-8", extra="ignore"
+    )
+
+
+class KafkaSettings(BaseSettings):
+    model_config = _config("KAFKA_")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # Used only when this machine runs the broker itself (make up).
+    controller_port: int = 9093
+    version: str = "4.1.1"
+    heap: str = "512m"
+    # Kept low so consumer groups (and tests) rebalance quickly.
+    session_timeout_s: float = 10.0
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{hp.strip()}" for hp in self.bootstrap_servers.split(","))
+
+    @property
+    def port(self) -> int:
+        return int(self.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+
+
+class ClickHouseSettings(BaseSettings):
+    model_config = _config("CLICKHOUSE_")
+
+    # http://host:8123 (server, many processes) or chdb:///abs/path (embedded, one process).
+    url: str = "http://127.0.0.1:8123"
+    database: str = "live"
+    user: str = "default"
+    password: SecretStr = SecretStr("")
+    native_port: int = 9000
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in {"http", "https", "chdb"}:
+            raise ValueError(f"CLICKHOUSE_URL must start with http://, https:// or chdb:///, got {value!r}")
+        if scheme == "chdb" and not urlsplit(value).path.startswith("/"):
+            raise ValueError("CLICKHOUSE_URL=chdb:///… needs an absolute data path")
+        return value
+
+    @property
+    def http_port(self) -> int:
+        return urlsplit(self.url).port or 8123
+
+
+class RedisSettings(BaseSettings):
+    model_config = _config("REDIS_")
+
+    url: str = "redis://127.0.0.1:6379/0"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 6379
+
+
+class PostgresSettings(BaseSettings):
+    model_config = _config("POSTGRES_")
+
+    # The URL carries no password; it comes from POSTGRES_PASSWORD.
+    url: str = "postgresql://platform@127.0.0.1:5432/platform"
+    password: SecretStr = SecretStr("")
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 5432
+
+    @property
+    def user(self) -> str:
+        return urlsplit(self.url).username or "platform"
+
+    @property
+    def database(self) -> str:
+        return urlsplit(self.url).path.lstrip("/") or "platform"
+
+    def dsn(self) -> str:
+        """The connection string with the password filled in (never log it)."""
+        parts = urlsplit(self.url)
+        secret = self.password.get_secret_value()
+        if not secret:
+            return self.url
+        netloc = f"{quote(parts.username or '')}:{quote(secret)}@{parts.hostname}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class LocalPlatformSettings(BaseSettings):
+    """Where ``make up`` keeps the services it runs on this machine."""
+
+    model_config = _config("PLATFORM_")
+
+    cache_dir: Path = REPO_ROOT / ".cache"
+    environment: Literal["development", "test", "production"] = "development"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cache_dir / "data"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.cache_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.cache_dir / "logs"
+
+
+class Settings(BaseSettings):
+    model_config = _config("PLATFORM_")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    local: LocalPlatformSettings = Field(default_factory=LocalPlatformSettings)
+    log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _no_missing_secrets_in_production(self) -> Settings:
+        if self.local.environment == "production" and not self.postgres.password.get_secret_value():
+            raise ValueError("POSTGRES_PASSWORD must be set in production")
+        return self
