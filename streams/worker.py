@@ -1,0 +1,59 @@
+"""Composition root of the Faust worker: settings, clients, agents, then run.
+
+    python -m streams.worker [--app-id ID] [--web-port N] [--loglevel info]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from faust.worker import Worker
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.wire import KafkaWire
+from streams.faust_app import PlatformApp, create_app
+from streams.logs import configure_logging
+from streams.probes.agents import register_probe_agent
+from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
+from streams.settings import Settings
+
+
+def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
+    app = create_app(settings, app_id=app_id, web_port=web_port)
+    (settings.local.data_dir / "faust" / app_id).mkdir(parents=True, exist_ok=True)
+    pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=8, open=False)
+    redis = Redis.from_url(settings.redis.url)
+    wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{app_id}-dlq")
+    dead_letters = DeadLetterPublisher(wire, consumer=app_id)
+
+    async def open_resources() -> None:
+        await pool.open(wait=True, timeout=30)
+
+    async def close_resources() -> None:
+        await pool.close()
+        await redis.aclose()
+        wire.close()
+
+    app.add_lifecycle(open_resources, close_resources)
+    register_probe_agent(app, PostgresProbeReceipts(pool), RedisAnnouncer(redis), dead_letters)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app-id", default="live-platform")
+    parser.add_argument("--web-port", type=int, default=None)
+    parser.add_argument("--loglevel", default="info")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_format)
+    app = build(settings, args.app_id, args.web_port)
+    sys.argv = sys.argv[:1]
+    Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
