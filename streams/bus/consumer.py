@@ -80,19 +80,18 @@ class ContractConsumer:
         self._consumer.subscribe(list(self._topics))
 
     def poll_batch(self, max_records: int = 10_000, timeout_s: float = 1.0) -> Batch:
-        """Up to ``max_records`` records, waiting at most ``timeout_s`` for the first ones."""
+        """Gather up to ``max_records`` records for at most ``timeout_s`` (batch by size and time)."""
         batch = Batch()
+        taken = 0
         deadline = time.monotonic() + timeout_s
-        while len(batch.positions) == 0 or sum(1 for _ in batch.events) + batch.dead_lettered < max_records:
+        while taken < max_records:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            want = max_records - len(batch.events) - batch.dead_lettered
-            messages = self._consumer.consume(num_messages=max(1, want), timeout=remaining)
-            if not messages:
-                break
+            messages = self._consumer.consume(num_messages=min(max_records - taken, 10_000), timeout=remaining)
             for msg in messages:
                 self._take(msg, batch)
+                taken += 1
         return batch
 
     def _take(self, msg: confluent_kafka.Message, batch: Batch) -> None:

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -49,6 +56,11 @@ class Role(StrEnum):
     ANALYST = "analyst"
     FINANCE = "finance"
     ADMIN = "admin"
+
+
+ENVELOPE_REQUIRED_ON_WIRE = ("event_id", "occurred_at")
+"""Defaulted when the edge mints an event, never when a record is decoded: a consumer must not
+mint a new event_id for a record that lost its own (that would defeat idempotency)."""
 
 
 class Event(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from streams.contracts.base import Event
+from streams.contracts.base import ENVELOPE_REQUIRED_ON_WIRE, Event
 from streams.exceptions import ContractViolation
 
 CONTENT_TYPE = "application/json"
@@ -37,6 +37,9 @@ def decode(raw: bytes | None, models: Sequence[type[Event]]) -> Event:
     except ValidationError as err:
         raise _violation(err, allowed) from None
     assert isinstance(event, Event)
+    missing = [name for name in ENVELOPE_REQUIRED_ON_WIRE if name not in event.model_fields_set]
+    if missing:
+        raise ContractViolation("validation_error", f"{', '.join(missing)}: Field required on the wire")
     return event
 
 

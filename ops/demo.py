@@ -1,0 +1,241 @@
+"""`make demo`: the platform's main job, for now a round trip that proves every store is real.
+
+Contract events are produced with confluent-kafka; the Faust worker's probe agent consumes
+them, records each in a PostgreSQL transaction and announces it on Redis pub/sub; the
+event_log sink writes everything to ClickHouse; a poison record lands in its dead-letter
+topic with the reason. Each step prints what happened and how long it took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import confluent_kafka
+import psycopg
+import redis
+
+from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
+from streams.bus.deadletter import reason_of
+from streams.bus.producer import EventProducer
+from streams.bus.wire import KafkaWire
+from streams.contracts.chat import ChatMessageSubmitted
+from streams.contracts.probes import PlatformProbe
+from streams.contracts.reactions import ReactionKind, ReactionSubmitted
+from streams.probes.handlers import channel_for
+from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
+from warehouse.client import connect
+
+PROBES = 200
+PROBE_RATE_PER_S = 200
+CHATS = 60
+REACTIONS = 120
+
+
+@dataclass
+class Background:
+    files: ProcessFiles
+    pid: int
+
+    def check(self) -> None:
+        if not alive(self.pid):
+            raise SystemExit(f"{self.files.name} died:\n{log_tail(self.files)}")
+
+
+def start_background(settings: Settings, name: str, argv: list[str]) -> Background:
+    files = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir)
+    stop(files)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return Background(files, spawn(files, [sys.executable, *argv], cwd=REPO_ROOT, env=env))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    settings = Settings()
+    run_id = "demo-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    print(f"round trip {run_id}\n")
+    with ExitStack() as cleanup:
+        worker = start_background(
+            settings, "demo-worker", ["-m", "streams.worker", "--app-id", "live-platform"]
+        )
+        cleanup.callback(stop, worker.files)
+        sink = start_background(settings, "demo-sink", ["-m", "pipelines.event_log", "--max-wait", "0.5"])
+        cleanup.callback(stop, sink.files)
+
+        r = redis.Redis.from_url(settings.redis.url)
+        pubsub = r.pubsub()
+        pubsub.subscribe(channel_for(run_id))
+        pubsub.get_message(timeout=1.0)  # subscription confirmation
+        wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="demo")
+        cleanup.callback(wire.close)
+        producer = EventProducer(wire)
+
+        # 1. Faust worker: wait until its agent answers a first probe (group join, assignment).
+        t0 = time.monotonic()
+        producer.send_sync(PlatformProbe(run_id=run_id, seq=0, note="warm-up", producer="demo"))
+        first = None
+        while first is None:
+            worker.check()
+            message = pubsub.get_message(timeout=1.0)
+            if message and message["type"] == "message":
+                first = json.loads(message["data"])
+            if time.monotonic() - t0 > 90:
+                raise SystemExit(f"no probe receipt after 90 s:\n{log_tail(worker.files)}")
+        ready_s = time.monotonic() - t0
+        print(f"faust      worker joined and answered the first probe in {ready_s:.1f}s")
+
+        # Receipts are timed on arrival by a listener thread, so the steps below can overlap.
+        arrived: dict[str, float] = {}
+        done = threading.Event()
+
+        def listen() -> None:
+            while not done.is_set():
+                message = pubsub.get_message(timeout=0.2)
+                if message and message["type"] == "message":
+                    arrived[str(json.loads(message["data"])["event_id"])] = time.monotonic()
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        cleanup.callback(done.set)
+
+        # 2. Produce: probes (paced), chat, reactions (typed producer) and one poison record (raw bytes).
+        sent_at: dict[str, float] = {}
+        t_produce = time.monotonic()
+        futures = []
+        event_ids: list[str] = [str(first["event_id"])]
+        for seq in range(1, PROBES + 1):
+            probe = PlatformProbe(run_id=run_id, seq=seq, producer="demo")
+            sent_at[str(probe.event_id)] = time.monotonic()
+            futures.append(producer.submit(probe))
+            time.sleep(1 / PROBE_RATE_PER_S)
+            event_ids.append(str(probe.event_id))
+        for i in range(CHATS):
+            chat = ChatMessageSubmitted(
+                message_id=uuid.uuid4(),
+                room_id=f"room-{i % 3}",
+                user_id=f"viewer-{i % 17}",
+                text=f"hello from {run_id} #{i}",
+                producer="demo",
+            )
+            futures.append(producer.submit(chat))
+            event_ids.append(str(chat.event_id))
+        kinds = list(ReactionKind)
+        for i in range(REACTIONS):
+            reaction = ReactionSubmitted(
+                room_id=f"room-{i % 3}",
+                user_id=f"viewer-{i % 23}",
+                reaction=kinds[i % len(kinds)],
+                producer="demo",
+            )
+            futures.append(producer.submit(reaction))
+            event_ids.append(str(reaction.event_id))
+        poison_key = run_id.encode()
+        futures.append(
+            wire.produce(
+                TOPICS.get("chat.submitted").name,
+                b'{"event_type": "chat.message.submitted", "text": 42}',
+                key=poison_key,
+            )
+        )
+        for f in futures:
+            f.result(timeout=30)
+        acked = time.monotonic()
+        produce_ms = (acked - t_produce) * 1000
+        print(
+            f"kafka      {len(futures)} records acknowledged (acks=all) in {produce_ms:.0f} ms: "
+            f"{PROBES} probes at {PROBE_RATE_PER_S}/s, {CHATS} chat, {REACTIONS} reactions, 1 poison"
+        )
+
+        # 3. ClickHouse: every produced event queryable in event_log (the sink batches ~0.5 s).
+        ch = settings.clickhouse
+        client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
+        cleanup.callback(client.close)
+        found = 0
+        while time.monotonic() - acked < 60:
+            sink.check()
+            found = int(
+                client.query(
+                    "SELECT count() FROM event_log FINAL WHERE event_id IN {ids:Array(UUID)}",
+                    parameters={"ids": event_ids},
+                ).result_rows[0][0]
+            )
+            if found >= len(event_ids):
+                break
+            time.sleep(0.05)
+        queryable_s = time.monotonic() - acked
+        by_type = client.query(
+            "SELECT event_type, count() FROM event_log FINAL WHERE event_id IN {ids:Array(UUID)} "
+            "GROUP BY event_type ORDER BY event_type",
+            parameters={"ids": event_ids},
+        ).result_rows
+        print(
+            f"clickhouse {found}/{len(event_ids)} events queryable in event_log {queryable_s:.2f}s after the "
+            f"last ack (ClickHouse {client.server_version}): " + ", ".join(f"{k} {v}" for k, v in by_type)
+        )
+
+        # 4. Redis pub/sub: every probe receipt announced by the agent, timed from its send.
+        deadline = time.monotonic() + 60
+        while not all(eid in arrived for eid in sent_at) and time.monotonic() < deadline:
+            worker.check()
+            time.sleep(0.05)
+        latencies = [(arrived[eid] - sent) * 1000 for eid, sent in sent_at.items() if eid in arrived]
+        print(
+            f"redis      {len(latencies)}/{PROBES} probe receipts via pub/sub; produce -> Faust -> PostgreSQL "
+            f"-> Redis p50 {statistics.median(latencies):.0f} ms, p99 {pct(latencies, 0.99):.0f} ms"
+        )
+
+        # 5. PostgreSQL: the receipts the agent wrote, one row per event id.
+        t = time.monotonic()
+        with psycopg.connect(settings.postgres.dsn()) as conn, conn.transaction():
+            rows, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT event_id) FROM probe_receipts WHERE run_id = %s", (run_id,)
+            ).fetchone() or (0, 0)
+        print(
+            f"postgres   {rows} receipts ({distinct} distinct event ids) for this run, read in {(time.monotonic() - t) * 1000:.0f} ms"
+        )
+
+        # 6. Dead letters: the poison record, moved aside with the reason and its source offset.
+        dlq_topic = TOPICS.get("chat.submitted").dead_letter
+        consumer = confluent_kafka.Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap_servers,
+                "group.id": f"demo-dlq-{run_id}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe([dlq_topic])
+        info = None
+        t = time.monotonic()
+        while info is None and time.monotonic() - t < 30:
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() is None and msg.key() == poison_key:
+                info = reason_of(msg.headers())
+        consumer.close()
+        if info is None:
+            print(f"dlq        poison record NOT found in {dlq_topic}")
+            return 1
+        print(
+            f"dlq        poison record in {dlq_topic}: {info.kind}: {info.reason!r} "
+            f"(from {info.topic}[{info.partition}]@{info.offset}, by {info.consumer})"
+        )
+        ok = len(latencies) == PROBES and rows == PROBES + 1 == distinct and found == len(event_ids)
+        print("\nround trip " + ("complete: every store answered" if ok else "INCOMPLETE"))
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
