@@ -145,7 +145,7 @@ def main() -> int:
         poison_key = run_id.encode()
         futures.append(
             wire.produce(
-                TOPICS.get("chat.submitted").name,
+                TOPICS.for_event(ChatMessageSubmitted).name,
                 b'{"event_type": "chat.message.submitted", "text": 42}',
                 key=poison_key,
             )
@@ -208,7 +208,7 @@ def main() -> int:
         )
 
         # 6. Dead letters: the poison record, moved aside with the reason and its source offset.
-        dlq_topic = TOPICS.get("chat.submitted").dead_letter
+        dlq_topic = TOPICS.for_event(ChatMessageSubmitted).dead_letter
         consumer = confluent_kafka.Consumer(
             {
                 "bootstrap.servers": settings.kafka.bootstrap_servers,

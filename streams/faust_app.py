@@ -47,7 +47,9 @@ class PlatformApp(faust.App):  # type: ignore[misc]
         )
 
 
-def create_app(settings: Settings, *, app_id: str = "live-platform", web_port: int | None = None) -> PlatformApp:
+def create_app(
+    settings: Settings, *, app_id: str = "live-platform", web_port: int | None = None
+) -> PlatformApp:
     kafka = settings.kafka
     return PlatformApp(
         app_id,

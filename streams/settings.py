@@ -107,7 +107,7 @@ class PostgresSettings(BaseSettings):
         secret = self.password.get_secret_value()
         if not secret:
             return self.url
-        netloc = f"{quote(parts.username or '')}:{quote(secret)}@{parts.hostname}"
+        netloc = f"{quote(parts.username or '', safe='')}:{quote(secret, safe='')}@{parts.hostname}"
         if parts.port:
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

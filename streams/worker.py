@@ -1,6 +1,6 @@
 """Composition root of the Faust worker: settings, clients, agents, then run.
 
-    python -m streams.worker [--app-id ID] [--web-port N] [--loglevel info]
+python -m streams.worker [--app-id ID] [--web-port N] [--loglevel info]
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--app-id", default="live-platform")
     parser.add_argument("--web-port", type=int, default=None)
     parser.add_argument("--loglevel", default="info")

@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        consumer.run(EventLogWriter(client, args.group), stop, max_records=args.max_records, max_wait_s=args.max_wait)
+        consumer.run(
+            EventLogWriter(client, args.group), stop, max_records=args.max_records, max_wait_s=args.max_wait
+        )
     finally:
         consumer.close()
         wire.close()

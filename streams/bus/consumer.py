@@ -88,7 +88,9 @@ class ContractConsumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            messages = self._consumer.consume(num_messages=min(max_records - taken, 10_000), timeout=remaining)
+            messages = self._consumer.consume(
+                num_messages=min(max_records - taken, 10_000), timeout=remaining
+            )
             for msg in messages:
                 self._take(msg, batch)
                 taken += 1

@@ -50,6 +50,9 @@ async def contract_events(
             )
             continue
         with structlog.contextvars.bound_contextvars(
-            topic=message.topic, partition=message.partition, offset=message.offset, event_id=str(event.event_id)
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            event_id=str(event.event_id),
         ):
             yield event

@@ -58,7 +58,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-ENVELOPE_REQUIRED_ON_WIRE = ("event_id", "occurred_at")
+ENVELOPE_REQUIRED_ON_WIRE = ("event_id", "event_type", "schema_version", "occurred_at")
 """Defaulted when the edge mints an event, never when a record is decoded: a consumer must not
 mint a new event_id for a record that lost its own (that would defeat idempotency)."""
 

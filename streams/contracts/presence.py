@@ -37,7 +37,7 @@ class PresenceLeft(Event):
 
 
 class RoomOccupancy(Event):
-    event_type: Literal["presence.occupancy"] = "presence.occupancy"
+    event_type: Literal["room.occupancy"] = "room.occupancy"
     schema_version: Literal[1] = 1
     room_id: RoomId
     viewers: int = Field(ge=0, description="Distinct users connected to the room right now.")
