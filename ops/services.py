@@ -7,11 +7,13 @@ from ``streams.settings.Settings``; nothing here hard-codes them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -361,6 +363,18 @@ class Redis(Service):
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
+def _others_can_traverse(path: Path) -> bool:
+    """True when every existing ancestor of ``path`` lets other accounts through (o+x)."""
+    for folder in [path, *path.parents]:
+        try:
+            mode = folder.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if not mode & stat.S_IXOTH:
+            return False
+    return True
+
+
 class Postgres(Service):
     name = "postgres"
 
@@ -378,8 +392,25 @@ class Postgres(Service):
         return "postgres" if os.geteuid() == 0 else None
 
     @property
+    def data_dir(self) -> Path:
+        return self._reachable(self.settings.local.data_dir / self.name)
+
+    @property
     def socket_dir(self) -> Path:
-        return self.settings.local.run_dir / "postgres-socket"
+        return self._reachable(self.settings.local.run_dir / "postgres-socket")
+
+    def _reachable(self, path: Path) -> Path:
+        """The path, or, when the ``postgres`` account cannot traverse its parents (a checkout
+        under /root), a per-checkout folder in that account's home instead."""
+        if self._os_user is None or _others_can_traverse(path.parent):
+            return path
+        return self.fallback_root / path.relative_to(self.settings.local.cache_dir)
+
+    @property
+    def fallback_root(self) -> Path:
+        home = Path(pwd.getpwnam(self._os_user or "postgres").pw_dir)
+        digest = hashlib.sha256(str(self.settings.local.cache_dir).encode()).hexdigest()[:12]
+        return home / "live-platform" / digest
 
     def install(self) -> None:
         if not (PG_BIN / "postgres").exists():

@@ -1,4 +1,7 @@
-"""Apply PostgreSQL migrations in order, each in its own transaction, under an advisory lock."""
+"""Apply pending PostgreSQL migrations in order, all in one transaction, under an advisory lock.
+
+PostgreSQL DDL is transactional: a run that fails part-way leaves the schema as it was.
+"""
 
 from __future__ import annotations
 
