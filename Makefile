@@ -7,7 +7,8 @@ SHELL := /bin/bash
 
 UV_VERSION := 0.13.8
 PY := .venv/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv itself is pinned and installed into an ignored bootstrap venv, whatever the machine has.
+UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
@@ -17,7 +18,8 @@ help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(UV):
-	python3 -m pip install --quiet --user "uv==$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	python3 -m venv .cache/bootstrap
+	.cache/bootstrap/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --quiet
@@ -39,7 +41,7 @@ demo: up ## the platform's main job: a round trip through every store, with timi
 
 test: install ## the whole suite: unit, then integration against real services (started and stopped here)
 	@$(PY) -m ops up --record $(TEST_RECORD); \
-	status=0; $(PY) -m pytest tests $(PYTEST_ARGS) || status=$$?; \
+	status=0; $(PY) -m pytest tests/unit tests/integration $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m ops down --recorded $(TEST_RECORD); \
 	exit $$status
 

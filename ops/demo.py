@@ -24,6 +24,7 @@ import psycopg
 import redis
 
 from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
+from streams.bus.consumer import headers_of
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
@@ -76,7 +77,7 @@ def main() -> int:
         cleanup.callback(stop, sink.files)
 
         r = redis.Redis.from_url(settings.redis.url)
-        pubsub = r.pubsub()
+        pubsub = r.pubsub()  # type: ignore[no-untyped-call]
         pubsub.subscribe(channel_for(run_id))
         pubsub.get_message(timeout=1.0)  # subscription confirmation
         wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="demo")
@@ -223,7 +224,7 @@ def main() -> int:
         while info is None and time.monotonic() - t < 30:
             msg = consumer.poll(1.0)
             if msg is not None and msg.error() is None and msg.key() == poison_key:
-                info = reason_of(msg.headers())
+                info = reason_of(headers_of(msg))
         consumer.close()
         if info is None:
             print(f"dlq        poison record NOT found in {dlq_topic}")

@@ -144,6 +144,8 @@ class Kafka(Service):
         return self.settings.local.cache_dir / "kafka" / self.settings.kafka.version / "libs"
 
     def install(self) -> None:
+        if shutil.which("java") is None:
+            _apt_install("openjdk-17-jre-headless")
         marker = self.libs / ".complete"
         if marker.exists():
             return

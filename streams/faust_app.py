@@ -13,7 +13,7 @@ from streams.topics import TopicSpec
 Hook = Callable[[], Awaitable[None]]
 
 
-class PlatformApp(faust.App):  # type: ignore[misc]
+class PlatformApp(faust.App):
     """A Faust app that opens its resources (pools, producers) on start and closes them on stop."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

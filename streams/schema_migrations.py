@@ -35,7 +35,8 @@ class Migration:
 
     def statements(self) -> list[str]:
         """Split on ``;`` at the end of a line (for engines without multi-statement requests)."""
-        out, current = [], []
+        out: list[str] = []
+        current: list[str] = []
         for line in self.sql.splitlines():
             if line.strip().startswith("--") and not current:
                 continue

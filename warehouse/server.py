@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import chdb  # noqa: F401  # must be imported before changing directory (MACHINE-NOTES.md)
-    from chdb import _chdb  # type: ignore[attr-defined]
+    from chdb import _chdb
 
     args.data.mkdir(parents=True, exist_ok=True)
     args.run.mkdir(parents=True, exist_ok=True)
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        _chdb.query(KEEP_ALIVE, "TabSeparated", path=str(args.data.resolve()))
+        _chdb.query(  # type: ignore[attr-defined]
+            KEEP_ALIVE, "TabSeparated", path=str(args.data.resolve())
+        )
     except Exception as err:  # the engine's own message (port in use, data folder locked)
         print(f"clickhouse server stopped: {err}", file=sys.stderr, flush=True)
         return 1

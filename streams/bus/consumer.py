@@ -17,12 +17,20 @@ import confluent_kafka
 import structlog
 
 from streams.bus.deadletter import DeadLetterPublisher, SourceRecord
+from streams.bus.wire import Headers
 from streams.contracts.base import Event
 from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PlatformError
 from streams.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
+
+
+def headers_of(msg: confluent_kafka.Message) -> Headers:
+    """A record's headers as (name, bytes) pairs, whatever shape the client returned."""
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(k, v.encode() if isinstance(v, str) else (v or b"")) for k, v in pairs]
 
 
 class ConsumeFailed(PlatformError):
@@ -102,13 +110,13 @@ class ContractConsumer:
             if err.code() == confluent_kafka.KafkaError._PARTITION_EOF:
                 return
             raise ConsumeFailed(f"{msg.topic()}[{msg.partition()}]: {err.str()}")
-        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
         batch.positions[(topic, partition)] = offset + 1
         spec = self._topics[topic]
         try:
             event = decode(msg.value(), spec.events)
         except ContractViolation as violation:
-            record = SourceRecord(topic, partition, offset, msg.key(), msg.value(), list(msg.headers() or []))
+            record = SourceRecord(topic, partition, offset, msg.key(), msg.value(), headers_of(msg))
             self._dead_letters.submit(record, violation)
             batch.dead_lettered += 1
             log.warning(

@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import confluent_kafka
 
@@ -73,12 +73,14 @@ class KafkaWire:
             if err is not None:
                 future.set_exception(DeliveryFailed(f"{topic}: {err.str()}"))
             else:
-                future.set_result(Delivery(msg.topic(), msg.partition(), msg.offset()))
+                future.set_result(Delivery(msg.topic() or topic, msg.partition() or 0, msg.offset() or 0))
 
         deadline = time.monotonic() + queue_wait_s
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
+                self._producer.produce(
+                    topic, value=value, key=key, headers=cast(Any, headers), on_delivery=on_delivery
+                )
                 return future
             except BufferError:
                 if time.monotonic() > deadline:

@@ -22,7 +22,7 @@ def register_probe_agent(
 ) -> Any:
     spec = TOPICS.for_event(PlatformProbe)
 
-    @app.agent(app.raw_topic(spec), name="probes")  # type: ignore[untyped-decorator]
+    @app.agent(app.raw_topic(spec), name="probes")
     async def probes(stream: Any) -> None:
         async for event in contract_events(stream, spec, dead_letters):
             assert isinstance(event, PlatformProbe)

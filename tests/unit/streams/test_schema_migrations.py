@@ -16,7 +16,7 @@ def test_discover_orders_by_version_and_rejects_bad_names(tmp_path: Path) -> Non
     write(tmp_path, "0001_first.sql", "SELECT 1;")
     assert [m.version for m in discover(tmp_path)] == [1, 2]
     write(tmp_path, "third.sql", "SELECT 3;")
-    with pytest.raises(MigrationError, match="NNNN_description.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_description\.sql"):
         discover(tmp_path)
 
 

@@ -19,7 +19,8 @@ def test_make_schemas_writes_one_schema_per_event(tmp_path: Path) -> None:
         schema = json.loads(path.read_text())
         assert schema["additionalProperties"] is False
         assert {"event_id", "occurred_at", "producer", "event_type"} <= set(schema["required"])
-        assert schema["x-topic"] and schema["x-dead-letter-topic"].endswith(".dlq")
+        assert schema["x-topic"]
+        assert schema["x-dead-letter-topic"].endswith(".dlq")
 
 
 @pytest.mark.parametrize("event", ALL_SAMPLES, ids=lambda e: e.event_type)
