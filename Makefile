@@ -39,7 +39,7 @@ status: install ## each service: URL, PID, memory, reported version
 demo: up ## the platform's main job: a round trip through every store, with timings
 	$(PY) -m ops.demo
 
-test: install ## the whole suite: unit, then integration against real services (started and stopped here)
+test: install lint ## lint, then unit and integration tests against real services (started and stopped here)
 	@$(PY) -m ops up --record $(TEST_RECORD); \
 	status=0; $(PY) -m pytest tests/unit tests/integration $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m ops down --recorded $(TEST_RECORD); \

@@ -548,7 +548,9 @@ def all_services(settings: Settings) -> list[Service]:
 
 
 def is_local(service: Service) -> bool:
-    """True when the settings point this service at this machine (else it is external)."""
+    """True when `make up` should run this service here (else it is external)."""
+    if not service.settings.local.manage:
+        return False
     host = urlsplit(service.url.replace("kafka://", "tcp://")).hostname or ""
     if service.name == "clickhouse" and service.url.startswith("chdb:"):
         return False

@@ -120,6 +120,9 @@ class LocalPlatformSettings(BaseSettings):
 
     cache_dir: Path = REPO_ROOT / ".cache"
     environment: Literal["development", "test", "production"] = "development"
+    # False: `make up` starts nothing and only checks, creates topics and migrates (docker
+    # compose, or services run by someone else).
+    manage: bool = True
 
     @property
     def data_dir(self) -> Path:
