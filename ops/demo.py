@@ -19,7 +19,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import confluent_kafka
 import psycopg
 import redis
 
@@ -27,6 +26,7 @@ from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
 from streams.bus.consumer import headers_of
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
+from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.probes import PlatformProbe
@@ -210,22 +210,8 @@ def main() -> int:
 
         # 6. Dead letters: the poison record, moved aside with the reason and its source offset.
         dlq_topic = TOPICS.for_event(ChatMessageSubmitted).dead_letter
-        consumer = confluent_kafka.Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": f"demo-dlq-{run_id}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
-        consumer.subscribe([dlq_topic])
-        info = None
-        t = time.monotonic()
-        while info is None and time.monotonic() - t < 30:
-            msg = consumer.poll(1.0)
-            if msg is not None and msg.error() is None and msg.key() == poison_key:
-                info = reason_of(headers_of(msg))
-        consumer.close()
+        dead = find_record(settings.kafka.bootstrap_servers, dlq_topic, lambda m: m.key() == poison_key)
+        info = reason_of(headers_of(dead)) if dead is not None else None
         if info is None:
             print(f"dlq        poison record NOT found in {dlq_topic}")
             return 1

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from streams.bus.producer import EventProducer
+from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.settings import REPO_ROOT, Settings
 from warehouse.client import connect
@@ -66,25 +67,10 @@ def clickhouse(settings: Settings) -> Any:
 def read_topic(
     settings: Settings, topic: str, until: Callable[[confluent_kafka.Message], bool], timeout_s: float = 30
 ) -> confluent_kafka.Message:
-    """Scan ``topic`` from the beginning with a throwaway group until ``until`` matches."""
-    consumer = confluent_kafka.Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"test-reader-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None and until(msg):
-                return msg
-    finally:
-        consumer.close()
-    raise AssertionError(f"no matching record on {topic} within {timeout_s}s")
+    """Scan ``topic`` from the beginning until ``until`` matches; fail the test if nothing does."""
+    found = find_record(settings.kafka.bootstrap_servers, topic, until, timeout_s)
+    assert found is not None, f"no matching record on {topic} within {timeout_s}s"
+    return found
 
 
 class Worker:
