@@ -34,11 +34,14 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
     def statements(self) -> list[str]:
-        """Split on ``;`` at the end of a line (for engines without multi-statement requests)."""
+        """Split on ``;`` at the end of a line (for engines without multi-statement requests).
+
+        Whole-line ``--`` comments are dropped; a statement never starts with a comment.
+        """
         out: list[str] = []
         current: list[str] = []
         for line in self.sql.splitlines():
-            if line.strip().startswith("--") and not current:
+            if line.strip().startswith("--"):
                 continue
             current.append(line)
             if line.rstrip().endswith(";"):
@@ -47,7 +50,7 @@ class Migration:
                     out.append(statement)
                 current = []
         tail = "\n".join(current).strip()
-        if tail and not all(ln.strip().startswith("--") or not ln.strip() for ln in current):
+        if tail:
             out.append(tail)
         return out
 

@@ -39,7 +39,7 @@ def _fields() -> dict[str, dict[str, Any]]:
     return {
         "chat.message.submitted": {**chat, "text": "hello", "display_name": "Vi"},
         "chat.message.accepted": {**chat, "text": "hello", "user_role": Role.VIEWER},
-        "chat.message.held": {**chat, "text": "buy followers", "score": 0.91, "reason": "spam"},
+        "chat.message.held": {**chat, "text": "buy followers", "score": 0.91, "held_reason": "spam"},
         "chat.message.rejected": {**chat, "reason": RejectReason.SLOW_MODE, "retry_after_ms": 2500},
         "chat.message.deleted": {"message_id": m, "room_id": "room-1", "deleted_by": "mod-1"},
         "reaction.submitted": {"room_id": "room-1", "user_id": "viewer-1", "reaction": ReactionKind.HEART},

@@ -1,8 +1,7 @@
-"""Turn received events into ``event_log`` rows, and name a batch for insert deduplication."""
+"""Turn received events into ``event_log`` rows."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,13 +35,3 @@ def to_rows(received: Sequence[Received]) -> list[list[Any]]:
         ]
         for r in received
     ]
-
-
-def dedup_token(group: str, received: Sequence[Received]) -> str:
-    """Same records -> same token, so ClickHouse drops a re-inserted identical batch."""
-    spans: dict[tuple[str, int], tuple[int, int]] = {}
-    for r in received:
-        lo, hi = spans.get((r.topic, r.partition), (r.offset, r.offset))
-        spans[(r.topic, r.partition)] = (min(lo, r.offset), max(hi, r.offset))
-    text = group + "|" + "|".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(spans.items()))
-    return hashlib.sha256(text.encode()).hexdigest()

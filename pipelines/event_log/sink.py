@@ -13,8 +13,9 @@ from collections.abc import Sequence
 import structlog
 from clickhouse_connect.driver.client import Client
 
-from pipelines.event_log.rows import COLUMNS, dedup_token, to_rows
+from pipelines.event_log.rows import COLUMNS, to_rows
 from pipelines.exceptions import SinkError
+from pipelines.tokens import dedup_token
 from streams.bus.consumer import Received
 
 log = structlog.get_logger(__name__)
@@ -31,7 +32,7 @@ class EventLogWriter:
         if not batch:
             return
         started = time.monotonic()
-        token = dedup_token(self._group, batch)
+        token = dedup_token(self._group, TABLE, ((r.topic, r.partition, r.offset) for r in batch))
         try:
             self._client.insert(
                 TABLE,

@@ -70,6 +70,7 @@ class ContractConsumer:
         dead_letters: DeadLetterPublisher,
         *,
         extra: dict[str, Any] | None = None,
+        on_assign: Callable[[list[tuple[str, int]]], None] | None = None,
     ) -> None:
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap_servers,
@@ -85,7 +86,17 @@ class ContractConsumer:
         self._topics = {t.name: t for t in topics}
         self._dead_letters = dead_letters
         self._consumer = confluent_kafka.Consumer(config)
-        self._consumer.subscribe(list(self._topics))
+        if on_assign is None:
+            self._consumer.subscribe(list(self._topics))
+        else:
+            hook = on_assign
+
+            def assigned(
+                _: confluent_kafka.Consumer, partitions: list[confluent_kafka.TopicPartition]
+            ) -> None:
+                hook([(tp.topic, tp.partition) for tp in partitions])
+
+            self._consumer.subscribe(list(self._topics), on_assign=assigned)
 
     def poll_batch(self, max_records: int = 10_000, timeout_s: float = 1.0) -> Batch:
         """Gather up to ``max_records`` records for at most ``timeout_s`` (batch by size and time)."""

@@ -61,7 +61,7 @@ class ChatMessageHeld(Event):
     user_id: UserId
     text: ChatText
     score: float = Field(ge=0.0, le=1.0, description="AutoMod score; held when above the room level.")
-    reason: ShortText
+    held_reason: ShortText
 
 
 class ChatMessageRejected(Event):
@@ -81,4 +81,4 @@ class ChatMessageDeleted(Event):
     message_id: uuid.UUID
     room_id: RoomId
     deleted_by: UserId
-    reason: ShortText = ""
+    delete_reason: ShortText = ""

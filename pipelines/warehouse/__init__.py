@@ -1,0 +1,1 @@
+"""Kafka -> ClickHouse raw tables (warehouse.schema), exactly-once in effect."""

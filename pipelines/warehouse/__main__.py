@@ -1,0 +1,73 @@
+"""Composition root of the warehouse sink.
+
+python -m pipelines.warehouse [--group sink.warehouse] [--max-records 50000] [--max-wait 1.0]
+                              [--metrics-port 9464]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+
+import structlog
+
+from pipelines.warehouse.metrics import SinkMetrics
+from pipelines.warehouse.sink import WarehouseWriter, sink_topics
+from streams.bus.consumer import ContractConsumer
+from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.wire import KafkaWire
+from streams.logs import configure_logging
+from streams.settings import Settings
+from warehouse.client import connect
+
+log = structlog.get_logger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--group", default="sink.warehouse")
+    parser.add_argument("--max-records", type=int, default=50_000)
+    parser.add_argument("--max-wait", type=float, default=1.0, help="seconds to gather a batch")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on loopback")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    configure_logging(settings.log_format)
+    ch = settings.clickhouse
+    client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
+    metrics = SinkMetrics(args.metrics_port)
+    writer = WarehouseWriter(client, args.group, metrics)
+    wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")
+    consumer = ContractConsumer(
+        settings.kafka.bootstrap_servers,
+        args.group,
+        sink_topics(),
+        DeadLetterPublisher(wire, args.group),
+        on_assign=writer.partitions_assigned,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    last_lag = 0.0
+    try:
+        while not stop.is_set():
+            batch = consumer.poll_batch(args.max_records, args.max_wait)
+            if not batch.empty:
+                if batch.events:
+                    writer(batch.events)
+                consumer.commit(batch)
+            if time.monotonic() - last_lag > 10:
+                metrics.set_lag(consumer.lag())
+                last_lag = time.monotonic()
+    finally:
+        consumer.close()
+        wire.close()
+        client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Sink metrics in Prometheus text format: rows, failures, batch time, freshness, lag."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from streams.bus.consumer import Received
+
+FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class SinkMetrics:
+    """Metrics of one sink process. ``port=None`` records without serving (tests, benchmarks)."""
+
+    def __init__(self, port: int | None, host: str = "127.0.0.1") -> None:
+        self.registry = CollectorRegistry()
+        self.rows = Counter("sink_rows_written_total", "Rows inserted", ["table"], registry=self.registry)
+        self.failures = Counter(
+            "sink_insert_failures_total", "Failed insert attempts", ["table"], registry=self.registry
+        )
+        self.insert_seconds = Histogram(
+            "sink_insert_seconds", "Insert duration", ["table"], registry=self.registry
+        )
+        self.freshness = Histogram(
+            "sink_freshness_seconds",
+            "Event time to queryable in ClickHouse",
+            buckets=FRESHNESS_BUCKETS,
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "sink_consumer_lag",
+            "Records behind the end of the partition",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.freshness_samples: list[float] = []
+        if port is not None:
+            start_http_server(port, addr=host, registry=self.registry)
+
+    def rows_written(self, table: str, count: int, seconds: float) -> None:
+        self.rows.labels(table).inc(count)
+        self.insert_seconds.labels(table).observe(seconds)
+
+    def insert_failed(self, table: str) -> None:
+        self.failures.labels(table).inc()
+
+    def observe_freshness(self, batch: Sequence[Received]) -> None:
+        now = time.time()
+        for received in batch:
+            seconds = max(0.0, now - received.event.occurred_at.timestamp())
+            self.freshness.observe(seconds)
+            self.freshness_samples.append(seconds)
+        if len(self.freshness_samples) > 200_000:
+            del self.freshness_samples[:100_000]
+
+    def set_lag(self, lag: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), behind in lag.items():
+            self.lag.labels(topic, str(partition)).set(behind)
