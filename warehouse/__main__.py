@@ -18,6 +18,7 @@ import json
 import sys
 import uuid
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 from streams.settings import Settings
@@ -35,7 +36,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
+def render(columns: list[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(
             [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows], indent=2
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
             )
             result = client.query(query.sql, parameters=bound)
-            print(render(list(result.column_names), list(result.result_rows), args.format))
+            print(render(list(result.column_names), result.result_rows, args.format))
             return 0
         if args.command == "migrate":
             from warehouse.migrate import migrate
