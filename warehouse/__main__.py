@@ -17,8 +17,8 @@ import datetime as dt
 import json
 import sys
 import uuid
-from decimal import Decimal
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from streams.settings import Settings

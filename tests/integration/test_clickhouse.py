@@ -12,10 +12,11 @@ import pytest
 from pipelines.event_log.sink import EventLogWriter
 from streams.bus.consumer import Received
 from streams.contracts.chat import ChatMessageSubmitted
+from streams.schema_migrations import discover
 from streams.settings import Settings
 from tests.samples import sample
 from warehouse.client import connect
-from warehouse.migrate import migrate
+from warehouse.migrate import MIGRATIONS_DIR, migrate
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +54,7 @@ def test_it_is_clickhouse_26(client: Any) -> None:
 
 
 def test_migrations_apply_once_then_are_a_no_op(client: Any) -> None:
-    assert [m.name for m in migrate(client)] == ["event_log"]
+    assert [m.name for m in migrate(client)] == [m.name for m in discover(MIGRATIONS_DIR)]
     assert migrate(client) == []
     assert count(client) == 0
 
@@ -91,3 +92,18 @@ def test_parameters_are_bound_by_the_server(client: Any) -> None:
         "SELECT count() FROM event_log WHERE event_id IN {ids:Array(UUID)}", parameters={"ids": ids}
     ).result_rows
     assert rows[0][0] == 2
+
+
+def test_the_warehouse_schema_sink_and_named_queries_run_on_both(client: Any) -> None:
+    from pipelines.warehouse.sink import WarehouseWriter
+    from tests.integration.test_warehouse import as_received
+    from tests.warehouse_scenario import DAY, events
+    from warehouse.catalog import get
+
+    assert len(migrate(client)) >= 4
+    writer = WarehouseWriter(client, "sink.test")
+    writer(as_received(events()))
+    writer(as_received(events()[:10]))  # a new batch with already-written offsets: skipped
+    query = get("gift_revenue_by_creator")
+    result = client.query(query.sql, parameters=query.bind({"from_day": str(DAY), "to_day": str(DAY)}))
+    assert [(r[0], r[1]) for r in result.result_rows] == [("c1", 530), ("c2", 10)]

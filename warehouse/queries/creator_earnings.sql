@@ -2,15 +2,12 @@
 -- debited by payouts and reversals, and the net.
 -- param from_day: first UTC day (inclusive)
 -- param to_day: last UTC day (inclusive)
-SELECT
-    creator_id,
-    day,
-    asset,
-    sum(credited) AS credited,
-    sum(debited) AS debited,
-    sum(credited) - sum(debited) AS net,
-    sum(postings) AS postings
-FROM creator_earnings_daily
-WHERE day BETWEEN {from_day:Date} AND {to_day:Date}
-GROUP BY creator_id, day, asset
+SELECT creator_id, day, asset, credited, debited, credited - debited AS net, postings
+FROM
+(
+    SELECT creator_id, day, asset, sum(credited) AS credited, sum(debited) AS debited, sum(postings) AS postings
+    FROM creator_earnings_daily
+    WHERE day BETWEEN {from_day:Date} AND {to_day:Date}
+    GROUP BY creator_id, day, asset
+)
 ORDER BY creator_id, day, asset
