@@ -17,12 +17,14 @@ import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import redis
 
 from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
+from ops.simulate import simulate
 from streams.bus.consumer import headers_of
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
@@ -34,12 +36,16 @@ from streams.contracts.reactions import ReactionKind, ReactionSubmitted
 from streams.probes.handlers import channel_for
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
+from warehouse.catalog import get
 from warehouse.client import connect
+from warehouse.render import render
+from warehouse.schema import RAW_TABLES
 
 PROBES = 200
 PROBE_RATE_PER_S = 200
 CHATS = 60
 REACTIONS = 120
+SIMULATED_EVENTS = 20_000
 
 
 @dataclass
@@ -75,6 +81,10 @@ def main() -> int:
         cleanup.callback(stop, worker.files)
         sink = start_background(settings, "demo-sink", ["-m", "pipelines.event_log", "--max-wait", "0.5"])
         cleanup.callback(stop, sink.files)
+        warehouse_sink = start_background(
+            settings, "demo-warehouse-sink", ["-m", "pipelines.warehouse", "--max-wait", "0.5"]
+        )
+        cleanup.callback(stop, warehouse_sink.files)
 
         r = redis.Redis.from_url(settings.redis.url)
         pubsub = r.pubsub()  # type: ignore[no-untyped-call]
@@ -221,7 +231,59 @@ def main() -> int:
         )
         ok = len(latencies) == PROBES and rows == PROBES + 1 == distinct and found == len(event_ids)
         print("\nround trip " + ("complete: every store answered" if ok else "INCOMPLETE"))
-        return 0 if ok else 1
+        if not ok:
+            return 1
+        return simulation(settings, run_id, producer, client, warehouse_sink)
+
+
+def simulation(
+    settings: Settings, run_id: str, producer: EventProducer, client: Any, sink: Background
+) -> int:
+    """Ten simulated minutes of platform traffic, then what a product manager would ask of it."""
+    print(f"\nsimulation: {SIMULATED_EVENTS} events of platform traffic over the last 10 minutes")
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    t = time.monotonic()
+    produced = 0
+    futures = []
+    for event in simulate(run_id, SIMULATED_EVENTS, start, timedelta(minutes=10), seed=42):
+        futures.append(producer.submit(event))
+        produced += 1
+    for f in futures:
+        f.result(timeout=60)
+    acked = time.monotonic()
+    print(f"kafka      {produced} events acknowledged in {acked - t:.1f}s ({produced / (acked - t):,.0f}/s)")
+    tables = [t.name for t in RAW_TABLES]
+    counted = 0
+    while time.monotonic() - acked < 120:
+        sink.check()
+        counted = sum(
+            int(
+                client.query(
+                    f"SELECT count() FROM {name} WHERE producer = {{p:String}}",
+                    parameters={"p": f"sim-{run_id}"[:64]},
+                ).result_rows[0][0]
+            )
+            for name in tables
+        )
+        if counted >= produced:
+            break
+        time.sleep(0.2)
+    print(
+        f"clickhouse {counted}/{produced} in the raw tables and views {time.monotonic() - acked:.1f}s after the last ack"
+    )
+    today = datetime.now(UTC).date().isoformat()
+    for name, params in (
+        ("top_streams", {"day": today, "limit": "5"}),
+        ("gift_revenue_by_type", {"from_day": today, "to_day": today}),
+        ("qoe_by_stream", {"from_day": today, "to_day": today}),
+    ):
+        query = get(name)
+        result = client.query(query.sql, parameters=query.bind(params))
+        print(
+            f"\n$ python -m warehouse query {name} " + " ".join(f"--param {k}={v}" for k, v in params.items())
+        )
+        print(render(list(result.column_names), result.result_rows[:8], "table"))
+    return 0 if counted >= produced else 1
 
 
 if __name__ == "__main__":
