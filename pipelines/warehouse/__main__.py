@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-import time
 
 import structlog
 
 from pipelines.warehouse.metrics import SinkMetrics
+from pipelines.warehouse.runner import run_pipelined
 from pipelines.warehouse.sink import WarehouseWriter, sink_topics
 from streams.bus.consumer import ContractConsumer
 from streams.bus.deadletter import DeadLetterPublisher
@@ -52,17 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    last_lag = 0.0
     try:
-        while not stop.is_set():
-            batch = consumer.poll_batch(args.max_records, args.max_wait)
-            if not batch.empty:
-                if batch.events:
-                    writer(batch.events)
-                consumer.commit(batch)
-            if time.monotonic() - last_lag > 10:
-                metrics.set_lag(consumer.lag())
-                last_lag = time.monotonic()
+        run_pipelined(
+            consumer, writer, stop, max_records=args.max_records, max_wait_s=args.max_wait, metrics=metrics
+        )
     finally:
         consumer.close()
         wire.close()

@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from streams.bus.consumer import Received
+from streams.contracts.base import Event
 from warehouse.schema import RawTable, expected_columns
 
 INGESTED_AT = "_ingested_at"
 
+Convert = Callable[[Any], Any]
+
+
+def _json(value: Any) -> Any:
+    return None if value is None else orjson.dumps(value, default=_plain).decode()
+
+
+def _enum(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _enum_keys(value: Any) -> Any:
+    if value is None:
+        return None
+    return {k.value if isinstance(k, Enum) else k: v for k, v in value.items()}
+
+
+def _converter(table: RawTable, name: str, annotation: Any) -> Convert | None:
+    """How to turn a model attribute into what clickhouse-connect expects (None: as it is)."""
+    if name in table.json_columns:
+        return _json
+    text = repr(annotation)
+    if "dict[" in text:
+        return _enum_keys
+    if "enum" in text or "Enum" in text or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+        return _enum
+    return None
+
 
 class ColumnBatch:
     """Rows for one table, built column by column (clickhouse-connect's fastest insert shape)."""
+
+    _plans: ClassVar[dict[tuple[str, type[Event]], list[tuple[int, str, Convert | None]]]] = {}
 
     def __init__(self, table: RawTable) -> None:
         self.table = table
@@ -24,22 +55,27 @@ class ColumnBatch:
         self.columns: list[list[Any]] = [[] for _ in self.names]
         self.count = 0
 
+    def _plan(self, model: type[Event]) -> list[tuple[int, str, Convert | None]]:
+        key = (self.table.name, model)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = []
+            for i, name in enumerate(self._fields):
+                info = model.model_fields.get(name)
+                plan.append((i, name, _converter(self.table, name, info.annotation) if info else None))
+            self._plans[key] = plan
+        return plan
+
     def add(self, received: Received) -> None:
         data = received.event.__dict__
-        json_columns = self.table.json_columns
-        for i, name in enumerate(self._fields):
+        columns = self.columns
+        for i, name, convert in self._plan(type(received.event)):
             value = data.get(name)
-            if name in json_columns and value is not None:
-                value = orjson.dumps(value, default=_plain).decode()
-            elif isinstance(value, Enum):
-                value = value.value
-            elif isinstance(value, dict):
-                value = {k.value if isinstance(k, Enum) else k: v for k, v in value.items()}
-            self.columns[i].append(value)
+            columns[i].append(convert(value) if convert is not None else value)
         base = len(self._fields)
-        self.columns[base].append(received.topic)
-        self.columns[base + 1].append(received.partition)
-        self.columns[base + 2].append(received.offset)
+        columns[base].append(received.topic)
+        columns[base + 1].append(received.partition)
+        columns[base + 2].append(received.offset)
         self.count += 1
 
     def positions(self) -> Iterator[tuple[str, int, int]]:

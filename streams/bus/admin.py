@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import confluent_kafka
 import structlog
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 
 from streams.exceptions import PlatformError
-from streams.topics import TOPICS, TopicRegistry
+from streams.topics import TOPICS, TopicRegistry, TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -68,3 +69,21 @@ def ensure_topics(
         grown=len(report.grown),
     )
     return report
+
+
+def start_group_at_end(
+    bootstrap_servers: str, group: str, topics: list[TopicSpec], timeout_s: float = 10.0
+) -> None:
+    """Commit the current end of every partition for ``group``, so it consumes only what comes next
+    (a new sink, backfills, benchmarks). The group must have no active members."""
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group})
+    try:
+        offsets = []
+        for spec in topics:
+            for partition in range(spec.partitions):
+                tp = confluent_kafka.TopicPartition(spec.name, partition)
+                _, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+                offsets.append(confluent_kafka.TopicPartition(spec.name, partition, high))
+        consumer.commit(offsets=offsets, asynchronous=False)
+    finally:
+        consumer.close()

@@ -12,6 +12,7 @@ from streams.contracts.base import ENVELOPE_REQUIRED_ON_WIRE, Event
 from streams.exceptions import ContractViolation
 
 CONTENT_TYPE = "application/json"
+_ENVELOPE = frozenset(ENVELOPE_REQUIRED_ON_WIRE)
 MAX_REASON_CHARS = 1000
 
 
@@ -31,14 +32,13 @@ def decode(raw: bytes | None, models: Sequence[type[Event]]) -> Event:
     """Decode ``raw`` as exactly one of ``models`` or raise :class:`ContractViolation`."""
     if raw is None:
         raise ContractViolation("empty_record", "record has no value (tombstone or null payload)")
-    allowed = tuple(models)
+    allowed = models if isinstance(models, tuple) else tuple(models)
     try:
-        event = _adapter(allowed).validate_json(raw)
+        event: Event = _adapter(allowed).validate_json(raw)
     except ValidationError as err:
         raise _violation(err, allowed) from None
-    assert isinstance(event, Event)
-    missing = [name for name in ENVELOPE_REQUIRED_ON_WIRE if name not in event.model_fields_set]
-    if missing:
+    if not event.__pydantic_fields_set__ >= _ENVELOPE:
+        missing = [name for name in ENVELOPE_REQUIRED_ON_WIRE if name not in event.__pydantic_fields_set__]
         raise ContractViolation("validation_error", f"{', '.join(missing)}: Field required on the wire")
     return event
 

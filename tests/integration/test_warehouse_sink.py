@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import confluent_kafka
 import pytest
 
 from pipelines.warehouse.sink import WarehouseWriter
+from streams.bus.admin import start_group_at_end
 from streams.bus.consumer import ContractConsumer, Received
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import EventProducer
@@ -18,27 +18,12 @@ from streams.bus.wire import KafkaWire
 from streams.contracts.chat import ChatMessageAccepted
 from streams.contracts.gifts import GiftSettled
 from streams.settings import Settings
-from streams.topics import TOPICS, TopicSpec
+from streams.topics import TOPICS
 from warehouse.client import connect
 from warehouse.migrate import migrate
 
 CHAT = TOPICS.for_event(ChatMessageAccepted)
 GIFTS = TOPICS.for_event(GiftSettled)
-
-
-def start_group_at_end(settings: Settings, group: str, topics: list[TopicSpec]) -> None:
-    consumer = confluent_kafka.Consumer(
-        {"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": group}
-    )
-    offsets = []
-    for spec in topics:
-        for partition in range(spec.partitions):
-            _, high = consumer.get_watermark_offsets(
-                confluent_kafka.TopicPartition(spec.name, partition), timeout=10
-            )
-            offsets.append(confluent_kafka.TopicPartition(spec.name, partition, high))
-    consumer.commit(offsets=offsets, asynchronous=False)
-    consumer.close()
 
 
 @pytest.fixture
@@ -79,7 +64,7 @@ def test_a_crash_between_insert_and_commit_counts_once(
     settings: Settings, wire: KafkaWire, producer: EventProducer, warehouse_db: Any, unique: str
 ) -> None:
     group = f"test-sink-{unique}"
-    start_group_at_end(settings, group, [CHAT, GIFTS])
+    start_group_at_end(settings.kafka.bootstrap_servers, group, [CHAT, GIFTS])
     room = f"room-{unique}"
     for i in range(40):
         producer.submit(

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench-*`, each printing its figures and writing bench/results/NAME.json."""

@@ -1,0 +1,312 @@
+"""`make bench-sink`: Kafka -> ClickHouse sink throughput against a direct insert, freshness under
+steady load, and dashboard queries through the live aggregates against the raw tables.
+
+    python -m bench.sink            # full: 300k events through the sink, 10M rows for the dashboards
+    QUICK=1 python -m bench.sink    # short: 60k events, 1M rows
+
+Everything runs on the real local Kafka and ClickHouse server, in a throwaway database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ops.simulate import simulate
+from pipelines.warehouse.rows import ColumnBatch
+from pipelines.warehouse.runner import run_pipelined
+from pipelines.warehouse.sink import WarehouseWriter, sink_topics
+from streams.bus.admin import start_group_at_end
+from streams.bus.consumer import Batch, ContractConsumer, Received
+from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.producer import event_headers
+from streams.bus.wire import KafkaWire
+from streams.contracts.codec import encode
+from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
+from warehouse.catalog import get
+from warehouse.client import connect
+from warehouse.migrate import migrate
+from warehouse.schema import TABLES_BY_EVENT
+
+QUICK = os.environ.get("QUICK") == "1"
+EVENTS = 60_000 if QUICK else 300_000
+STEADY_RATE = 2_000
+STEADY_SECONDS = 8 if QUICK else 20
+DASHBOARD_ROWS = 1_000_000 if QUICK else 10_000_000
+RESULTS = REPO_ROOT / "bench" / "results" / "sink.json"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def produce_raw(wire: KafkaWire, events: list[Any]) -> float:
+    """Produce pre-built contract events (already valid) as fast as librdkafka takes them."""
+    t = time.monotonic()
+    for i, event in enumerate(events):
+        spec = TOPICS.for_event(type(event))
+        wire.produce(spec.name, encode(event), key=spec.key_of(event), headers=event_headers(event))
+        if i % 20_000 == 0 and i:
+            say(f"  produced {i:,}/{len(events):,}")
+    wire.flush(120)
+    return time.monotonic() - t
+
+
+def sink_throughput(settings: Settings, wire: KafkaWire, database: str) -> tuple[float, list[Received]]:
+    group = f"bench-sink-{uuid.uuid4().hex[:8]}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    events = list(simulate(group, EVENTS, datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1), seed=3))
+    events = [e for e in events if type(e) in TABLES_BY_EVENT]
+    say(f"sink: producing {len(events):,} events to Kafka ...")
+    seconds = produce_raw(wire, events)
+    say(f"  {len(events) / seconds:,.0f} events/s produced")
+    client = connect(settings.clickhouse.url, database=database)
+    writer = WarehouseWriter(client, group)
+    consumer = ContractConsumer(
+        settings.kafka.bootstrap_servers,
+        group,
+        sink_topics(),
+        DeadLetterPublisher(wire, group),
+        on_assign=writer.partitions_assigned,
+    )
+    received: list[Received] = []
+    stop = threading.Event()
+    first_seen: list[float] = []
+
+    def polled(batch: Batch) -> None:
+        if batch.events and not first_seen:
+            first_seen.append(time.monotonic())
+
+    def committed(batch: Batch) -> None:
+        received.extend(batch.events)
+        say(f"  sink committed {len(received):,}/{len(events):,}")
+        if len(received) >= len(events):
+            stop.set()
+
+    first = time.monotonic()
+    timer = threading.Timer(300, stop.set)
+    timer.start()
+    run_pipelined(
+        consumer, writer, stop, max_records=50_000, max_wait_s=0.5, on_committed=committed, on_polled=polled
+    )
+    timer.cancel()
+    consumer.close()
+    # From the first record consumed (not the group join) to the last commit.
+    started_at = first_seen[0] if first_seen else first
+    elapsed = time.monotonic() - started_at
+    return len(received) / elapsed, received
+
+
+def direct_throughput(settings: Settings, database: str, received: list[Received]) -> float:
+    """The ceiling: the same rows, already decoded and in columns, inserted with clickhouse-connect."""
+    client = connect(settings.clickhouse.url, database=database)
+    batches: dict[str, ColumnBatch] = {}
+    for r in received:
+        table = TABLES_BY_EVENT[type(r.event)]
+        if table.name not in batches:
+            batches[table.name] = ColumnBatch(table)
+        batches[table.name].add(r)
+    chunks = []
+    for columns in batches.values():
+        size = 50_000
+        for lo in range(0, columns.count, size):
+            chunks.append((columns.table.name, [c[lo : lo + size] for c in columns.columns], columns.names))
+    t = time.monotonic()
+    for name, cols, names in chunks:
+        client.insert(name, cols, column_names=names, column_oriented=True, settings={"async_insert": 0})
+    return len(received) / (time.monotonic() - t)
+
+
+def freshness(settings: Settings, wire: KafkaWire, database: str) -> tuple[float, float]:
+    """Steady load through a real sink process; freshness = _ingested_at - occurred_at per row."""
+    group = f"bench-fresh-{uuid.uuid4().hex[:8]}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    env = {**os.environ, "CLICKHOUSE_DATABASE": database, "PYTHONUNBUFFERED": "1"}
+    log = (REPO_ROOT / ".cache" / "logs" / "bench-sink.log").open("wb")
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.25"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        time.sleep(4)  # group join
+        total = STEADY_RATE * STEADY_SECONDS
+        say(
+            f"freshness: {STEADY_RATE:,} events/s for {STEADY_SECONDS}s through `python -m pipelines.warehouse` ..."
+        )
+        gen = simulate(group, total * 2, datetime.now(UTC), timedelta(seconds=STEADY_SECONDS), seed=5)
+        sent = 0
+        t0 = time.monotonic()
+        while sent < total:
+            due = int((time.monotonic() - t0) * STEADY_RATE)
+            while sent < min(due, total):
+                event = next(gen)
+                if type(event) not in TABLES_BY_EVENT:
+                    continue
+                event = event.model_copy(update={"occurred_at": datetime.now(UTC)})
+                spec = TOPICS.for_event(type(event))
+                wire.produce(spec.name, encode(event), key=spec.key_of(event), headers=event_headers(event))
+                sent += 1
+            time.sleep(0.005)
+        wire.flush(60)
+        client = connect(settings.clickhouse.url, database=database)
+        producer_name = f"sim-{group}"[:64]
+        tables = sorted({t.name for t in TABLES_BY_EVENT.values()})
+        union = " UNION ALL ".join(
+            f"SELECT occurred_at, _ingested_at FROM {t} WHERE producer = {{p:String}}" for t in tables
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            n = client.query(f"SELECT count() FROM ({union})", parameters={"p": producer_name}).result_rows[
+                0
+            ][0]
+            if n >= sent:
+                break
+            time.sleep(0.5)
+        p50, p99 = client.query(
+            f"SELECT quantilesExact(0.5, 0.99)(dateDiff('millisecond', occurred_at, _ingested_at)) FROM ({union})",
+            parameters={"p": producer_name},
+        ).result_rows[0][0]
+        return float(p50), float(p99)
+    finally:
+        sink.terminate()
+        sink.wait(30)
+        log.close()
+
+
+GENERATE = {
+    "chat_events": """
+        INSERT INTO chat_events (event_id, event_type, schema_version, occurred_at, producer, message_id, room_id,
+                                 user_id, user_role, text, _topic, _partition, _offset)
+        SELECT generateUUIDv4(number), 'chat.message.accepted', 1,
+               toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + (number % 86400000) / 1000, 'bench',
+               generateUUIDv4(number + 1), concat('room-', toString(number % 500)), concat('u', toString(number % 200000)),
+               'viewer', 'hello', 'bench', 0, number
+        FROM numbers({n:UInt64})""",
+    "reactions": """
+        INSERT INTO reactions (event_id, event_type, schema_version, occurred_at, producer, room_id, user_id, reaction,
+                               _topic, _partition, _offset)
+        SELECT generateUUIDv4(number), 'reaction.submitted', 1,
+               toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + (number % 86400000) / 1000, 'bench',
+               concat('room-', toString(number % 500)), concat('u', toString(number % 200000)), 'heart', 'bench', 0, number
+        FROM numbers({n:UInt64})""",
+    "ledger_postings": """
+        INSERT INTO ledger_postings (event_id, event_type, schema_version, occurred_at, producer, transfer_id, posting_id,
+                                     kind, state, asset, amount, debit_account, credit_account, reference_id,
+                                     posted_at, _topic, _partition, _offset)
+        SELECT generateUUIDv4(number), 'ledger.posted', 1,
+               toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + (number % 86400000) / 1000, 'bench',
+               generateUUIDv4(number + 2), generateUUIDv4(number + 3), 'gift', 'posted', 'COINS', 1 + number % 500,
+               concat('user_coins:u', toString(number % 200000)), concat('creator_earnings:c', toString(number % 500)),
+               'g', toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + (number % 86400000) / 1000, 'bench', 0, number
+        FROM numbers({n:UInt64})""",
+}
+
+DASHBOARDS = {
+    "creator_earnings": (
+        ("creator_earnings", {"from_day": "2026-11-01", "to_day": "2026-11-01"}),
+        """SELECT substring(credit_account, 18) AS creator_id, toDate(posted_at) AS day, toString(asset) AS a,
+                  sum(amount) AS credited, count() AS postings
+           FROM ledger_postings WHERE state = 'posted' AND startsWith(credit_account, 'creator_earnings:')
+             AND toDate(posted_at) = '2026-11-01'
+           GROUP BY creator_id, day, a ORDER BY creator_id, day""",
+    ),
+    "room_engagement": (
+        ("top_streams", {"day": "2026-11-01", "limit": "20"}),
+        """SELECT room_id, sum(m) AS messages, uniqExactMerge(c) AS chatters, sum(r) AS reactions FROM (
+               SELECT room_id, count() AS m, uniqExactState(assumeNotNull(user_id)) AS c, 0 AS r FROM chat_events
+               WHERE event_type = 'chat.message.accepted' AND toDate(occurred_at) = '2026-11-01' GROUP BY room_id
+               UNION ALL
+               SELECT room_id, 0, uniqExactState(''), count() FROM reactions
+               WHERE toDate(occurred_at) = '2026-11-01' GROUP BY room_id)
+           GROUP BY room_id ORDER BY messages DESC LIMIT 20""",
+    ),
+}
+
+
+def timed(client: Any, sql: str, parameters: dict[str, Any] | None = None, runs: int = 5) -> float:
+    client.query(sql, parameters=parameters)  # warm
+    samples = []
+    for _ in range(runs):
+        t = time.monotonic()
+        client.query(sql, parameters=parameters)
+        samples.append((time.monotonic() - t) * 1000)
+    return statistics.median(samples)
+
+
+def dashboards(settings: Settings, database: str) -> dict[str, dict[str, float]]:
+    client = connect(settings.clickhouse.url, database=database)
+    shares = {"chat_events": 0.45, "reactions": 0.35, "ledger_postings": 0.20}
+    say(f"dashboards: generating {DASHBOARD_ROWS:,} events server-side (through the views) ...")
+    for table, share in shares.items():
+        t = time.monotonic()
+        client.command(GENERATE[table], parameters={"n": int(DASHBOARD_ROWS * share)})
+        say(f"  {table}: {int(DASHBOARD_ROWS * share):,} rows in {time.monotonic() - t:.1f}s")
+    client.command("OPTIMIZE TABLE room_engagement_minute FINAL")
+    client.command("OPTIMIZE TABLE creator_earnings_daily FINAL")
+    out = {}
+    for name, ((query_name, params), raw_sql) in DASHBOARDS.items():
+        query = get(query_name)
+        out[name] = {
+            "mv_ms": round(timed(client, query.sql, query.bind(params)), 1),
+            "raw_ms": round(timed(client, raw_sql), 1),
+        }
+        say(f"  {name}: via views {out[name]['mv_ms']} ms, over raw tables {out[name]['raw_ms']} ms")
+    return out
+
+
+def main() -> int:
+    settings = Settings()
+    wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="bench-sink", extra={"linger.ms": 20})
+    databases = [f"bench_{name}_{uuid.uuid4().hex[:6]}" for name in ("sink", "direct", "fresh", "dash")]
+    admin = connect(settings.clickhouse.url)
+    try:
+        for database in databases:
+            migrate(connect(settings.clickhouse.url, database=database))
+        sink_rate, received = sink_throughput(settings, wire, databases[0])
+        direct_rate = direct_throughput(settings, databases[1], received)
+        say(
+            f"sink {sink_rate:,.0f} rows/s vs direct insert {direct_rate:,.0f} rows/s ({sink_rate / direct_rate:.0%})"
+        )
+        p50, p99 = freshness(settings, wire, databases[2])
+        say(f"freshness p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        dash = dashboards(settings, databases[3])
+    finally:
+        wire.close()
+        for database in databases:
+            admin.command(f"DROP DATABASE IF EXISTS {database}")
+    result = {
+        "quick": QUICK,
+        "events": len(received),
+        "sink_rows_per_s": round(sink_rate),
+        "direct_rows_per_s": round(direct_rate),
+        "sink_vs_direct": round(sink_rate / direct_rate, 3),
+        "freshness_p50_ms": p50,
+        "freshness_p99_ms": p99,
+        "steady_rate_per_s": STEADY_RATE,
+        "dashboard_rows": DASHBOARD_ROWS,
+        "mv_query_ms": max(d["mv_ms"] for d in dash.values()),
+        "raw_query_ms": max(d["raw_ms"] for d in dash.values()),
+        "dashboards": dash,
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    say(json.dumps(result, indent=2))
+    say(f"written to {RESULTS.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
