@@ -276,6 +276,15 @@ def test_each_live_aggregate_equals_the_direct_aggregate_of_its_raw_table(settin
                 "FROM qos_beacons GROUP BY cid, minute ORDER BY cid, minute",
             ),
         ]
+        pairs.append(
+            (
+                "SELECT room_id, day, sum(messages), uniqExactMerge(chatters), sum(reactions), sum(gift_coins), "
+                "max(peak_viewers) FROM room_engagement_daily GROUP BY room_id, day ORDER BY room_id, day",
+                "SELECT room_id, toDate(minute) AS day, sum(messages), uniqExactMerge(chatters), sum(reactions), "
+                "sum(gift_coins), max(peak_viewers) FROM room_engagement_minute GROUP BY room_id, day "
+                "ORDER BY room_id, day",
+            )
+        )
         for via_view, direct in pairs:
             view_rows = client.query(via_view).result_rows
             assert view_rows, via_view

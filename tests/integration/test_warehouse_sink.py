@@ -131,3 +131,67 @@ def test_the_same_batch_written_twice_counts_once(warehouse_db: Any) -> None:
     WarehouseWriter(warehouse_db, "g")(batch)  # a second process: its high-water marks are empty
     assert warehouse_db.query("SELECT count() FROM chat_events").result_rows[0][0] == 1
     assert warehouse_db.query("SELECT sum(messages) FROM room_engagement_minute").result_rows[0][0] == 1
+
+
+def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
+    settings: Settings, wire: KafkaWire, producer: EventProducer, warehouse_db: Any, unique: str
+) -> None:
+    import json
+    import socket
+    import threading
+
+    import httpx
+
+    from pipelines.warehouse.metrics import SinkMetrics
+    from pipelines.warehouse.runner import run_pipelined
+    from streams.bus.deadletter import reason_of
+    from streams.bus.scan import find_record
+
+    group = f"test-poison-{unique}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, [CHAT, GIFTS])
+    room = f"room-{unique}"
+    good = ChatMessageAccepted(message_id=uuid.uuid4(), room_id=room, user_id="u1", text="ok", producer="t")
+    valid = json.loads(good.model_dump_json())
+    unknown_type = json.dumps({**valid, "event_type": "chat.message.edited"}).encode()
+    out_of_range = json.dumps({**valid, "event_id": str(uuid.uuid4()), "text": "x" * 501}).encode()
+    wire.produce(CHAT.name, unknown_type, key=room.encode()).result(10)
+    wire.produce(CHAT.name, out_of_range, key=room.encode()).result(10)
+    producer.send_sync(good)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    metrics = SinkMetrics(port)
+    writer = WarehouseWriter(warehouse_db, group, metrics)
+    consumer = sink_consumer(settings, wire, group, writer)
+    stop = threading.Event()
+    written: list[int] = []
+
+    def committed(batch: Any) -> None:
+        written.append(len(batch.events))
+        if sum(written) >= 1:
+            stop.set()
+
+    timer = threading.Timer(60, stop.set)
+    timer.start()
+    run_pipelined(
+        consumer, writer, stop, max_records=100, max_wait_s=0.5, metrics=metrics, on_committed=committed
+    )
+    timer.cancel()
+    consumer.close()
+
+    assert warehouse_db.query("SELECT text FROM chat_events").result_rows == [("ok",)]
+    reasons = []
+    for _ in range(2):
+        dead = find_record(
+            settings.kafka.bootstrap_servers,
+            CHAT.dead_letter,
+            lambda m: m.key() == room.encode() and reason_of(m.headers()).reason not in reasons,  # type: ignore[arg-type]
+        )
+        assert dead is not None
+        reasons.append(reason_of(dead.headers()).reason)  # type: ignore[arg-type]
+    assert any("chat.message.edited" in r for r in reasons)
+    assert any("text: String should have at most 500 characters" in r for r in reasons)
+    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'sink_rows_written_total{table="chat_events"} 1.0' in scraped
+    assert "sink_freshness_seconds_bucket" in scraped

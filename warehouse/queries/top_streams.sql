@@ -9,8 +9,8 @@ SELECT
     sum(gifts) AS gifts,
     sum(gift_coins) AS gift_coins,
     max(peak_viewers) AS peak_viewers
-FROM room_engagement_minute
-WHERE minute >= toDateTime({day:Date}, 'UTC') AND minute < toDateTime({day:Date}, 'UTC') + INTERVAL 1 DAY
+FROM room_engagement_daily
+WHERE day = {day:Date}
 GROUP BY room_id
 ORDER BY gift_coins DESC, messages DESC, room_id
 LIMIT {limit:UInt32}
