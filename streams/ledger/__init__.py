@@ -1,0 +1,1 @@
+"""The ledger of record: double-entry, append-only, integer amounts, idempotent by id."""
