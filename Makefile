@@ -12,7 +12,7 @@ UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
-.PHONY: help install up down status demo test test-unit test-integration lint format typecheck schemas bench-sink clean
+.PHONY: help install up down status demo test test-unit test-integration lint format typecheck schemas bench-sink bench-ledger clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ schemas: install ## export a JSON Schema per event to build/schemas/
 
 bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards via views vs raw (QUICK=1: short)
 	$(PY) -m bench.sink
+
+bench-ledger: up ## batched gift settlement vs one transaction per gift, on PostgreSQL (QUICK=1: short)
+	$(PY) -m bench.ledger
 
 clean: down ## remove service data, logs and results (keeps downloaded jars and the venv)
 	rm -rf .cache/data .cache/logs .cache/run bench/results build

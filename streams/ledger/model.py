@@ -75,8 +75,15 @@ PAYOUT_CLEARING = account(AccountKind.SYSTEM, "payout_clearing")
 
 
 def derived_id(*parts: object) -> uuid.UUID:
-    """A deterministic transfer id for what caused it: a replay gets the same id."""
+    """A deterministic transfer id for what caused it: a replay gets the same id (UUIDv5)."""
     return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
+
+
+def derived_ids(cause: str, key: uuid.UUID, count: int) -> list[uuid.UUID]:
+    """``count`` deterministic ids for one cause in a single hash (the hot path of settlement):
+    a BLAKE2b digest of the namespace, the cause and the key, cut into version-5-style UUIDs."""
+    digest = hashlib.blake2b(NAMESPACE.bytes + cause.encode() + key.bytes, digest_size=16 * count).digest()
+    return [uuid.UUID(bytes=digest[16 * i : 16 * (i + 1)], version=5) for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -203,27 +210,20 @@ def split(total: int, creator_share_bps: int) -> tuple[int, int]:
 
 
 def gift_transfers(gift: GiftRequest, creator_share_bps: int) -> tuple[uuid.UUID, list[Transfer], int, int]:
-    posting = derived_id("gift", gift.gift_id)
+    posting, share_id, fee_id = derived_ids("gift", gift.gift_id, 3)
     share, fee = split(gift.total_coins, creator_share_bps)
+    reference = str(gift.gift_id)
     legs = []
     if share:
         legs.append(
             Transfer(
-                derived_id("gift", gift.gift_id, "share"),
-                posting,
-                "gift",
-                Flags.POSTED,
-                COINS,
-                share,
-                gift.wallet,
-                gift.earnings,
-                str(gift.gift_id),
+                share_id, posting, "gift", Flags.POSTED, COINS, share, gift.wallet, gift.earnings, reference
             )
         )
     if fee:
         legs.append(
             Transfer(
-                derived_id("gift", gift.gift_id, "fee"),
+                fee_id,
                 posting,
                 "gift_fee",
                 Flags.POSTED,
@@ -231,7 +231,7 @@ def gift_transfers(gift: GiftRequest, creator_share_bps: int) -> tuple[uuid.UUID
                 fee,
                 gift.wallet,
                 PLATFORM_REVENUE,
-                str(gift.gift_id),
+                reference,
             )
         )
     return posting, legs, share, fee

@@ -42,6 +42,10 @@ from streams.ledger.model import (
 from streams.postgres.named_sql import load
 
 SQL = load(Path(__file__).with_name("ledger.sql"))
+COPY_TRANSFERS = (
+    "COPY ledger_transfers (id, posting_id, kind, flags, asset, amount, debit_account, credit_account, reference_id) "
+    "FROM STDIN"
+)
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,49 @@ class PostgresLedger:
             raise InsufficientFunds(f"refused by the database: {err.diag.message_primary}") from None
         return new
 
+    async def _copy_new(self, conn: AsyncConnection, transfers: Sequence[Transfer]) -> None:
+        """Bulk path for single-phase transfers known to be new (a duplicate id still fails on
+        the primary key, rolling the whole batch back)."""
+        if not transfers:
+            return
+        async with conn.cursor().copy(COPY_TRANSFERS) as copy:
+            for t in transfers:
+                await copy.write_row(
+                    (
+                        t.id,
+                        t.posting_id,
+                        t.kind,
+                        t.flags.value,
+                        t.asset,
+                        t.amount,
+                        t.debit_account,
+                        t.credit_account,
+                        t.reference_id,
+                    )
+                )
+        deltas: dict[str, Totals] = {}
+        for t in transfers:
+            apply(deltas, t)
+        await self._add_totals(conn, deltas)
+
+    async def _add_totals(self, conn: AsyncConnection, deltas: dict[str, Totals]) -> None:
+        ids = sorted(deltas)
+        try:
+            result = await conn.execute(
+                SQL["add_totals"],
+                {
+                    "ids": ids,
+                    "dp": [deltas[i].debits_posted for i in ids],
+                    "cp": [deltas[i].credits_posted for i in ids],
+                    "dpe": [deltas[i].debits_pending for i in ids],
+                    "cpe": [deltas[i].credits_pending for i in ids],
+                },
+            )
+        except psycopg.errors.CheckViolation as err:
+            raise InsufficientFunds(f"refused by the database: {err.diag.message_primary}") from None
+        if result.rowcount != len(ids):
+            raise LedgerError("a transfer names an account that does not exist")
+
     async def post(self, transfers: Sequence[Transfer]) -> list[Transfer]:
         """Apply transfers atomically (all or none); repeating a transfer id returns nothing new."""
         involved = {a for t in transfers for a in (t.debit_account, t.credit_account)}
@@ -212,7 +259,9 @@ class PostgresLedger:
                 totals = await self._lock(conn, involved)
                 available = {w: totals[w].available for w in wallets}
                 outcomes = decide_gifts(fresh, available, self.creator_share_bps)
-                await self._post(conn, [t for o in outcomes for t in o.transfers])
+                # The outcome rows go first: their primary key makes a concurrent settlement of
+                # the same gift wait, then fail (the batch is retried and sees this outcome), so
+                # the transfers below are new by construction and are copied in bulk.
                 await conn.execute(
                     SQL["record_gifts"],
                     {
@@ -224,6 +273,7 @@ class PostgresLedger:
                         "balance": [o.sender_balance_after for o in outcomes],
                     },
                 )
+                await self._copy_new(conn, [t for o in outcomes for t in o.transfers])
                 decided = {o.gift_id: o for o in outcomes}
         return [decided.get(g.gift_id) or known[g.gift_id] for g in gifts]
 
