@@ -113,6 +113,15 @@ class PostgresSettings(BaseSettings):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+class MoneySettings(BaseSettings):
+    """Rates are configuration: integers only (basis points, coins per currency unit)."""
+
+    model_config = _config("MONEY_")
+
+    creator_share_bps: int = Field(default=7000, ge=0, le=10_000)
+    coins_per_usd: int = Field(default=100, ge=1)
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -145,6 +154,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     local: LocalPlatformSettings = Field(default_factory=LocalPlatformSettings)
+    money: MoneySettings = Field(default_factory=MoneySettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")

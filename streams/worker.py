@@ -13,8 +13,11 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.faust_app import PlatformApp, create_app
+from streams.gifts.agents import register_settlement_agent
+from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.probes.agents import register_probe_agent
 from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
@@ -26,7 +29,7 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     (settings.local.data_dir / "faust" / app_id).mkdir(parents=True, exist_ok=True)
     pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=8, open=False)
     redis = Redis.from_url(settings.redis.url)
-    wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{app_id}-dlq")
+    wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=app_id)
     dead_letters = DeadLetterPublisher(wire, consumer=app_id)
 
     async def open_resources() -> None:
@@ -39,6 +42,8 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
 
     app.add_lifecycle(open_resources, close_resources)
     register_probe_agent(app, PostgresProbeReceipts(pool), RedisAnnouncer(redis), dead_letters)
+    ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
+    register_settlement_agent(app, ledger, EventProducer(wire), dead_letters)
     return app
 
 

@@ -239,8 +239,21 @@ class PostgresLedger:
 
     # -- gifts ----------------------------------------------------------------------------
 
-    async def settle_gifts(self, gifts: Sequence[GiftRequest]) -> list[GiftOutcome]:
-        """Settle a batch in one transaction, in order; a gift already decided keeps its outcome."""
+    async def settle_gifts(self, gifts: Sequence[GiftRequest], attempts: int = 3) -> list[GiftOutcome]:
+        """Settle a batch in one transaction, in order; a gift already decided keeps its outcome.
+
+        Two settlers racing on the same gift (a consumer group rebalancing) meet on the outcome's
+        primary key: the loser's transaction rolls back and is retried, and then finds the
+        winner's outcome."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._settle_once(gifts)
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _settle_once(self, gifts: Sequence[GiftRequest]) -> list[GiftOutcome]:
         batch = unique_by_id(gifts)
         async with self._pool.connection() as conn, conn.transaction():
             rows = await (

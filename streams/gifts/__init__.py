@@ -1,0 +1,1 @@
+"""Gifts: the catalog, and the settlement of gift requests against the ledger."""

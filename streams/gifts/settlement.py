@@ -1,0 +1,90 @@
+"""Settle gift requests: catalog check, then the ledger, then the outcome events to publish."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftSettled
+from streams.gifts.catalog import DEFAULT_CATALOG
+from streams.ledger.model import GiftOutcome, GiftRequest, derived_id, split
+
+PRODUCER = "settlement"
+
+
+class GiftLedger(Protocol):
+    creator_share_bps: int
+
+    async def settle_gifts(self, gifts: Sequence[GiftRequest]) -> list[GiftOutcome]: ...
+
+
+def catalog_problem(request: GiftRequested, catalog: Mapping[str, int]) -> str | None:
+    price = catalog.get(request.gift_sku)
+    if price is None:
+        return f"no gift {request.gift_sku!r} in the catalog"
+    if price != request.unit_price_coins:
+        return f"{request.gift_sku} costs {price} coins, the request said {request.unit_price_coins}"
+    return None
+
+
+async def settle(
+    requests: Sequence[GiftRequested], ledger: GiftLedger, catalog: Mapping[str, int] = DEFAULT_CATALOG
+) -> list[GiftSettled | GiftRejected]:
+    """One outcome event per request, in order. Event ids derive from the gift id, so a request
+    delivered twice yields the same outcome event twice, which consumers collapse by id."""
+    to_ledger = [r for r in requests if catalog_problem(r, catalog) is None]
+    outcomes = await ledger.settle_gifts(
+        [
+            GiftRequest(
+                r.gift_id, r.sender_id, r.creator_id, r.room_id, r.gift_sku, r.quantity, r.total_coins
+            )
+            for r in to_ledger
+        ]
+    )
+    by_gift = {o.gift_id: o for o in outcomes}
+    events: list[GiftSettled | GiftRejected] = []
+    for r in requests:
+        problem = catalog_problem(r, catalog)
+        outcome = by_gift.get(r.gift_id)
+        if problem is not None or outcome is None or not outcome.settled:
+            reason = (
+                GiftRejectReason.UNKNOWN_GIFT
+                if problem
+                else GiftRejectReason(outcome.reason if outcome and outcome.reason else "unknown_gift")
+            )
+            events.append(
+                GiftRejected(
+                    event_id=derived_id("gift-outcome", r.gift_id),
+                    gift_id=r.gift_id,
+                    sender_id=r.sender_id,
+                    creator_id=r.creator_id,
+                    room_id=r.room_id,
+                    gift_sku=r.gift_sku,
+                    total_coins=r.total_coins,
+                    reason=reason,
+                    detail=problem or "",
+                    producer=PRODUCER,
+                )
+            )
+            continue
+        share, fee = split(r.total_coins, ledger.creator_share_bps)
+        assert outcome.posting_id is not None
+        assert outcome.sender_balance_after is not None
+        events.append(
+            GiftSettled(
+                event_id=derived_id("gift-outcome", r.gift_id),
+                gift_id=r.gift_id,
+                sender_id=r.sender_id,
+                creator_id=r.creator_id,
+                room_id=r.room_id,
+                gift_sku=r.gift_sku,
+                quantity=r.quantity,
+                total_coins=r.total_coins,
+                creator_share_coins=share,
+                platform_fee_coins=fee,
+                transfer_id=outcome.posting_id,
+                sender_balance_after=outcome.sender_balance_after,
+                producer=PRODUCER,
+            )
+        )
+    return events

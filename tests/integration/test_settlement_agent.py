@@ -1,0 +1,122 @@
+"""The settlement agent in a real Faust worker: gifts.requested -> PostgreSQL ledger ->
+gifts.outcomes, with redelivery, insufficient funds, unknown gifts and poison records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+
+from psycopg_pool import AsyncConnectionPool
+
+from streams.bus.deadletter import reason_of
+from streams.bus.producer import EventProducer
+from streams.bus.scan import find_record
+from streams.bus.wire import KafkaWire
+from streams.contracts.gifts import GiftRequested, GiftSettled
+from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
+from streams.ledger.store import PostgresLedger
+from streams.settings import Settings
+from streams.topics import TOPICS
+from tests.integration.conftest import Worker
+
+REQUESTS = TOPICS.for_event(GiftRequested)
+OUTCOMES = TOPICS.for_event(GiftSettled)
+
+
+def ledger_call(settings: Settings, body):  # type: ignore[no-untyped-def]
+    async def run():  # type: ignore[no-untyped-def]
+        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
+        await pool.open(wait=True)
+        try:
+            return await body(PostgresLedger(pool))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def request(sender: str, creator: str, sku: str, price: int, quantity: int = 1) -> GiftRequested:
+    return GiftRequested(
+        gift_id=uuid.uuid4(),
+        sender_id=sender,
+        creator_id=creator,
+        room_id="room-1",
+        gift_sku=sku,
+        quantity=quantity,
+        unit_price_coins=price,
+        total_coins=price * quantity,
+        producer="tests",
+    )
+
+
+def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
+    settings: Settings,
+    wire: KafkaWire,
+    producer: EventProducer,
+    start_worker: Callable[[], Worker],
+    unique: str,
+) -> None:
+    sender, creator = f"viewer-{unique}", f"creator-{unique}"
+    ledger_call(
+        settings,
+        lambda ledger: ledger.post(
+            [
+                Transfer(
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    "topup",
+                    Flags.POSTED,
+                    COINS,
+                    100,
+                    COIN_ISSUANCE,
+                    f"user_coins:{sender}",
+                    "t",
+                )
+            ]
+        ),
+    )
+    ok = request(sender, creator, "rose", 10, quantity=3)
+    too_dear = request(sender, creator, "rocket", 500)
+    unknown = request(sender, creator, "unicorn", 1)
+    worker = start_worker()
+    for event in (ok, too_dear, unknown, ok):  # `ok` delivered twice
+        producer.send_sync(event)
+    wire.produce(
+        REQUESTS.name, b'{"event_type": "gift.requested", "quantity": 0}', key=sender.encode()
+    ).result(10)
+
+    wanted = {ok.gift_id, too_dear.gift_id, unknown.gift_id}
+    seen: dict[uuid.UUID, list[dict[str, object]]] = {}
+
+    def collect(msg) -> bool:  # type: ignore[no-untyped-def]
+        body = json.loads(msg.value())
+        gift_id = uuid.UUID(body["gift_id"])
+        if gift_id in wanted:
+            seen.setdefault(gift_id, []).append(body)
+        return len(seen.get(ok.gift_id, [])) >= 2 and wanted <= set(seen)
+
+    assert find_record(settings.kafka.bootstrap_servers, OUTCOMES.name, collect, timeout_s=90), worker.log()
+    assert [o["event_type"] for o in seen[ok.gift_id]] == ["gift.settled", "gift.settled"]
+    assert seen[ok.gift_id][0]["event_id"] == seen[ok.gift_id][1]["event_id"]  # same outcome, same id
+    assert seen[ok.gift_id][0]["sender_balance_after"] == 70
+    assert (seen[ok.gift_id][0]["creator_share_coins"], seen[ok.gift_id][0]["platform_fee_coins"]) == (21, 9)
+    assert (seen[too_dear.gift_id][0]["event_type"], seen[too_dear.gift_id][0]["reason"]) == (
+        "gift.rejected",
+        "insufficient_funds",
+    )
+    assert seen[unknown.gift_id][0]["reason"] == "unknown_gift"
+
+    async def balances(ledger: PostgresLedger) -> tuple[int, int]:
+        return (await ledger.balance(f"user_coins:{sender}")).balance, (
+            await ledger.balance(f"creator_earnings:{creator}")
+        ).balance
+
+    assert ledger_call(settings, balances) == (70, 21)
+    dead = find_record(
+        settings.kafka.bootstrap_servers, REQUESTS.dead_letter, lambda m: m.key() == sender.encode()
+    )
+    assert dead is not None
+    assert "quantity" in reason_of(dead.headers()).reason  # type: ignore[arg-type]
+    assert worker.proc.poll() is None
