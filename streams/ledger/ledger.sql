@@ -101,3 +101,14 @@ FROM ledger_outbox o
 JOIN ledger_transfers t ON t.id = o.transfer_id
 LEFT JOIN ledger_transfers p ON p.id = t.pending_id
 WHERE o.seq > %(after)s ORDER BY o.seq LIMIT %(limit)s;
+
+-- name: relay_lock
+SELECT pg_try_advisory_lock(7340002, hashtext(%(relay)s));
+
+-- name: relay_cursor
+INSERT INTO ledger_outbox_cursor (relay, seq) VALUES (%(relay)s, 0)
+ON CONFLICT (relay) DO UPDATE SET relay = EXCLUDED.relay
+RETURNING seq;
+
+-- name: relay_advance
+UPDATE ledger_outbox_cursor SET seq = %(seq)s, updated_at = now() WHERE relay = %(relay)s AND seq < %(seq)s;
