@@ -8,8 +8,10 @@ topic with the reason. Each step prints what happened and how long it took.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import threading
@@ -22,17 +24,21 @@ from typing import Any
 
 import psycopg
 import redis
+from psycopg_pool import AsyncConnectionPool
 
 from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
-from ops.simulate import simulate
+from ops.simulate import simulate, viewer_ids
 from streams.bus.consumer import headers_of
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.contracts.chat import ChatMessageSubmitted
+from streams.contracts.gifts import GiftRequested
 from streams.contracts.probes import PlatformProbe
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
+from streams.ledger.model import Totals
+from streams.ledger.store import PostgresLedger
 from streams.probes.handlers import channel_for
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
@@ -85,6 +91,8 @@ def main() -> int:
             settings, "demo-warehouse-sink", ["-m", "pipelines.warehouse", "--max-wait", "0.5"]
         )
         cleanup.callback(stop, warehouse_sink.files)
+        relay = start_background(settings, "demo-outbox-relay", ["-m", "streams.ledger.relay"])
+        cleanup.callback(stop, relay.files)
 
         r = redis.Redis.from_url(settings.redis.url)
         pubsub = r.pubsub()  # type: ignore[no-untyped-call]
@@ -236,18 +244,69 @@ def main() -> int:
         return simulation(settings, run_id, producer, client, warehouse_sink)
 
 
+async def top_up(settings: Settings, viewers: list[str], seed: int) -> int:
+    """Each simulated viewer buys coins: a pending top-up, captured as a payment provider would."""
+    rng = random.Random(seed)
+    pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=4, open=False)
+    await pool.open(wait=True)
+    total = 0
+    try:
+        ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
+        expires = datetime.now(UTC) + timedelta(minutes=30)
+        for viewer in viewers:
+            coins = rng.choice([100, 300, 500, 1000, 2500])
+            topup = uuid.uuid4()
+            await ledger.topup_pending(topup, viewer, coins, expires)
+            await ledger.topup_capture(topup)
+            total += coins
+    finally:
+        await pool.close()
+    return total
+
+
+async def ledger_check(settings: Settings) -> tuple[dict[str, int], int, bool]:
+    """Conservation per asset, wallets below zero, and account totals recomputed from transfers."""
+    pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
+    await pool.open(wait=True)
+    try:
+        ledger = PostgresLedger(pool)
+        totals, assets = await ledger.totals()
+        recomputed = await ledger.totals_from_transfers()
+    finally:
+        await pool.close()
+    sums: dict[str, int] = {}
+    for account_id, t in totals.items():
+        sums[assets[account_id]] = sums.get(assets[account_id], 0) + t.balance
+    negative = sum(
+        1 for a, t in totals.items() if a.startswith(("user_coins:", "creator_earnings:")) and t.available < 0
+    )
+    reconciled = all(recomputed.get(a, Totals()) == t for a, t in totals.items())
+    return sums, negative, reconciled
+
+
 def simulation(
     settings: Settings, run_id: str, producer: EventProducer, client: Any, sink: Background
 ) -> int:
     """Ten simulated minutes of platform traffic, then what a product manager would ask of it."""
     print(f"\nsimulation: {SIMULATED_EVENTS} events of platform traffic over the last 10 minutes")
+    t = time.monotonic()
+    viewers = viewer_ids(run_id, SIMULATED_EVENTS)
+    coins = asyncio.run(top_up(settings, viewers, seed=42))
+    print(
+        f"ledger     {len(viewers)} viewers topped up {coins:,} coins (pending, then captured) in {time.monotonic() - t:.1f}s"
+    )
     start = datetime.now(UTC) - timedelta(minutes=10)
     t = time.monotonic()
     produced = 0
     futures = []
-    for event in simulate(run_id, SIMULATED_EVENTS, start, timedelta(minutes=10), seed=42):
+    gift_ids: list[str] = []
+    for event in simulate(
+        run_id, SIMULATED_EVENTS, start, timedelta(minutes=10), seed=42, gift_requests=True
+    ):
         futures.append(producer.submit(event))
         produced += 1
+        if isinstance(event, GiftRequested):
+            gift_ids.append(str(event.gift_id))
     for f in futures:
         f.result(timeout=60)
     acked = time.monotonic()
@@ -271,10 +330,35 @@ def simulation(
     print(
         f"clickhouse {counted}/{produced} in the raw tables and views {time.monotonic() - acked:.1f}s after the last ack"
     )
+    outcomes: list[Any] = []
+    while time.monotonic() - acked < 120:
+        outcomes = list(
+            client.query(
+                "SELECT event_type, count(), sum(total_coins) FROM gift_events FINAL "
+                "WHERE gift_id IN {ids:Array(UUID)} AND event_type != 'gift.requested' GROUP BY event_type",
+                parameters={"ids": gift_ids},
+            ).result_rows
+        )
+        if sum(int(r[1]) for r in outcomes) >= len(gift_ids):
+            break
+        time.sleep(0.3)
+    decided = {r[0]: (int(r[1]), int(r[2])) for r in outcomes}
+    settled, settled_coins = decided.get("gift.settled", (0, 0))
+    rejected, _ = decided.get("gift.rejected", (0, 0))
+    print(
+        f"gifts      {len(gift_ids)} requested -> settlement agent -> {settled} settled ({settled_coins:,} coins), "
+        f"{rejected} rejected; every outcome in ClickHouse {time.monotonic() - acked:.1f}s after the last ack"
+    )
+    sums, negative, reconciled = asyncio.run(ledger_check(settings))
+    print(
+        f"ledger     conservation per asset: {sums} (all must be 0); wallets below zero: {negative}; "
+        f"account totals = transfers: {reconciled}"
+    )
     today = datetime.now(UTC).date().isoformat()
     for name, params in (
         ("top_streams", {"day": today, "limit": "5"}),
         ("gift_revenue_by_type", {"from_day": today, "to_day": today}),
+        ("creator_earnings", {"from_day": today, "to_day": today}),
         ("qoe_by_stream", {"from_day": today, "to_day": today}),
     ):
         query = get(name)
@@ -282,8 +366,12 @@ def simulation(
         print(
             f"\n$ python -m warehouse query {name} " + " ".join(f"--param {k}={v}" for k, v in params.items())
         )
-        print(render(list(result.column_names), result.result_rows[:8], "table"))
-    return 0 if counted >= produced else 1
+        rows = result.result_rows
+        if name != "gift_revenue_by_type":  # the warehouse holds other runs too: show this one's rows
+            rows = [r for r in rows if str(r[0]).startswith(run_id)]
+        print(render(list(result.column_names), rows[:8], "table"))
+    books_ok = all(v == 0 for v in sums.values()) and negative == 0 and reconciled
+    return 0 if counted >= produced and settled + rejected == len(gift_ids) and books_ok else 1
 
 
 if __name__ == "__main__":

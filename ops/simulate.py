@@ -15,14 +15,15 @@ from typing import Any
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageAccepted, ChatMessageRejected, RejectReason
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
-from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftSettled
+from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftSettled
 from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
 from streams.contracts.moderation import ModerationAction, ModerationKind
 from streams.contracts.presence import PresenceJoined, RoomOccupancy
 from streams.contracts.qos import BeaconEvent, PlaybackBeacon
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
+from streams.gifts.catalog import DEFAULT_CATALOG
 
-GIFTS = {"rose": 10, "heart": 25, "star": 100, "rocket": 500}
+GIFTS = {sku: price for sku, price in DEFAULT_CATALOG.items() if price <= 500}
 CREATOR_SHARE_PCT = 70
 USER_AGENTS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
@@ -32,13 +33,27 @@ USER_AGENTS = [
 RENDITIONS = {"360p": 800, "240p": 400, "144p": 160}
 
 
+def viewer_ids(run: str, events: int) -> list[str]:
+    """The simulated viewers of a run (the demo tops up their wallets first)."""
+    return [f"{run}-v{i}" for i in range(max(10, events // 40))]
+
+
 def simulate(
-    run: str, events: int, start: datetime, span: timedelta, seed: int = 1, rooms: int = 5
+    run: str,
+    events: int,
+    start: datetime,
+    span: timedelta,
+    seed: int = 1,
+    rooms: int = 5,
+    gift_requests: bool = False,
 ) -> Iterator[Event]:
-    """About ``events`` events spread over ``span`` from ``start``, in time order per kind."""
+    """About ``events`` events spread over ``span`` from ``start``, in time order per kind.
+
+    ``gift_requests``: gifts are sent as requests for the real settlement agent to settle
+    (the demo); otherwise as already-settled gifts with their ledger legs (benchmarks)."""
     rng = random.Random(seed)
     producer = f"sim-{run}"[:64]
-    viewers = [f"{run}-v{i}" for i in range(max(10, events // 40))]
+    viewers = viewer_ids(run, events)
     room_ids = [f"{run}-room{i}" for i in range(rooms)]
     creators = {room: f"{run}-creator{i}" for i, room in enumerate(room_ids)}
     step = span / max(events, 1)
@@ -95,7 +110,23 @@ def simulate(
                 occurred_at=at,
             )
         elif roll < 0.70:
-            yield from _gift(rng, producer, at, user, creators[room], room)
+            if gift_requests:
+                sku = rng.choice(list(GIFTS))
+                quantity = rng.choice([1, 1, 1, 2, 5])
+                yield GiftRequested(
+                    gift_id=uuid.uuid4(),
+                    sender_id=user,
+                    creator_id=creators[room],
+                    room_id=room,
+                    gift_sku=sku,
+                    quantity=quantity,
+                    unit_price_coins=GIFTS[sku],
+                    total_coins=GIFTS[sku] * quantity,
+                    producer=producer,
+                    occurred_at=at,
+                )
+            else:
+                yield from _gift(rng, producer, at, user, creators[room], room)
         elif roll < 0.985:
             yield _beacon(rng, producer, at, user, room)
         elif roll < 0.995:
