@@ -246,6 +246,7 @@ def test_each_live_aggregate_equals_the_direct_aggregate_of_its_raw_table(settin
         load = random_load(7, 6000)
         writer(as_received(load[:3000]))  # two inserts: the views aggregate across parts
         writer(as_received(load[3000:], start={t.name: 10_000 for t in TOPICS}))
+        writer(as_received(events(), start={t.name: 20_000 for t in TOPICS}))  # ledger, moderation, fraud
         pairs = [
             (
                 "SELECT room_id, minute, sum(messages), uniqExactMerge(chatters) FROM room_engagement_minute "
@@ -285,6 +286,30 @@ def test_each_live_aggregate_equals_the_direct_aggregate_of_its_raw_table(settin
                 "ORDER BY room_id, day",
             )
         )
+        pairs += [
+            (
+                "SELECT creator_id, day, asset, sum(credited), sum(debited), sum(postings) FROM creator_earnings_daily "
+                "GROUP BY creator_id, day, asset ORDER BY creator_id, day, asset",
+                "SELECT if(startsWith(credit_account, 'creator_earnings:'), substring(credit_account, 18), "
+                "substring(debit_account, 18)) AS creator_id, toDate(posted_at) AS day, toString(asset) AS a, "
+                "sumIf(amount, startsWith(credit_account, 'creator_earnings:')), "
+                "sumIf(amount, startsWith(debit_account, 'creator_earnings:')), count() FROM ledger_postings "
+                "WHERE state = 'posted' AND (startsWith(credit_account, 'creator_earnings:') "
+                "OR startsWith(debit_account, 'creator_earnings:')) GROUP BY creator_id, day, a ORDER BY creator_id, day, a",
+            ),
+            (
+                "SELECT day, room_id, kind, sum(actions) FROM moderation_daily GROUP BY day, room_id, kind "
+                "ORDER BY day, room_id, kind",
+                "SELECT toDate(occurred_at) AS day, room_id, toString(kind) AS k, count() FROM moderation_actions "
+                "GROUP BY day, room_id, k ORDER BY day, room_id, k",
+            ),
+            (
+                "SELECT day, rule, outcome, shadow, sum(alerts) FROM fraud_daily GROUP BY day, rule, outcome, shadow "
+                "ORDER BY day, rule, outcome, shadow",
+                "SELECT toDate(occurred_at) AS day, rule, toString(outcome) AS o, shadow, count() FROM fraud_alerts "
+                "GROUP BY day, rule, o, shadow ORDER BY day, rule, o, shadow",
+            ),
+        ]
         for via_view, direct in pairs:
             view_rows = client.query(via_view).result_rows
             assert view_rows, via_view
