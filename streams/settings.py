@@ -122,6 +122,23 @@ class MoneySettings(BaseSettings):
     coins_per_usd: int = Field(default=100, ge=1)
 
 
+class AuthSettings(BaseSettings):
+    model_config = _config("AUTH_")
+
+    token_secret: SecretStr = SecretStr("")
+    token_ttl_s: int = 3600
+    # Development sign-in (POST /v1/auth/dev-token); never on in production.
+    dev_tokens: bool = True
+
+
+class PaymentsSettings(BaseSettings):
+    model_config = _config("PAYMENTS_")
+
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_tolerance_s: int = 300
+    topup_expiry_s: int = 1800
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -155,10 +172,17 @@ class Settings(BaseSettings):
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     local: LocalPlatformSettings = Field(default_factory=LocalPlatformSettings)
     money: MoneySettings = Field(default_factory=MoneySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")
     def _no_missing_secrets_in_production(self) -> Settings:
-        if self.local.environment == "production" and not self.postgres.password.get_secret_value():
-            raise ValueError("POSTGRES_PASSWORD must be set in production")
+        if self.local.environment == "production":
+            if not self.postgres.password.get_secret_value():
+                raise ValueError("POSTGRES_PASSWORD must be set in production")
+            if len(self.auth.token_secret.get_secret_value()) < 32:
+                raise ValueError("AUTH_TOKEN_SECRET must be set (32+ characters) in production")
+            if self.auth.dev_tokens:
+                raise ValueError("AUTH_DEV_TOKENS must be false in production")
         return self

@@ -1,0 +1,132 @@
+"""Composition root of the HTTP API: settings, clients, routes, error mapping, health.
+
+python -m serving.api [--host 127.0.0.1] [--port 8000]
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import AsyncConnectionPool
+
+from serving.api.idempotency import IdempotencyStore
+from serving.api.routes import problem, router
+from serving.api.state import AppState
+from serving.exceptions import ApiProblem
+from streams.bus.producer import EventProducer
+from streams.bus.wire import KafkaWire
+from streams.exceptions import ContractViolation
+from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
+from streams.ledger.store import PostgresLedger
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
+        await pool.open(wait=True, timeout=30)
+        wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="api")
+        app.state.platform = AppState(
+            settings=settings,
+            pool=pool,
+            ledger=PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps),
+            producer=EventProducer(wire),
+            idempotency=IdempotencyStore(pool),
+        )
+        app.state.wire = wire
+        try:
+            yield
+        finally:
+            wire.close()
+            await pool.close()
+
+    app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response = await call_next(request)
+            response.headers["X-Request-ID"] = request_id
+            log.info(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round((time.monotonic() - started) * 1000, 1),
+            )
+        return response
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
+        return problem(err.status, err.title, err.detail, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        return problem(422, "Unprocessable request", detail, request.url.path)
+
+    @app.exception_handler(ContractViolation)
+    async def contract(request: Request, err: ContractViolation) -> JSONResponse:
+        return problem(422, "Unprocessable request", err.reason, request.url.path)
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(request: Request, err: LedgerError) -> JSONResponse:
+        status = 404 if isinstance(err, UnknownTransfer) else 409
+        if isinstance(err, IdempotencyConflict):
+            status = 422
+        title = "Insufficient funds" if isinstance(err, InsufficientFunds) else "Conflict"
+        return problem(status, title, str(err), request.url.path)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        state: AppState = request.app.state.platform
+        checks: dict[str, str] = {}
+        try:
+            async with state.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+            checks["postgres"] = "ok"
+        except Exception as err:
+            checks["postgres"] = f"failing: {type(err).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    return app
+
+
+def main() -> None:
+    import argparse
+
+    import uvicorn
+
+    from streams.logs import configure_logging
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    settings = Settings()
+    configure_logging(settings.log_format)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""HTTP routes: wallet top-ups, the payment webhook, gifts, balances, statements, earnings.
+Routes translate; the ledger and the contracts decide."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from serving.api.models import (
+    Balance,
+    Earnings,
+    GiftAccepted,
+    GiftBody,
+    Statement,
+    StatementItem,
+    TopUpRequest,
+    TopUpResponse,
+    WebhookEvent,
+)
+from serving.api.state import IdempotencyKey, PrincipalDep, StateDep, require_self_or
+from serving.api.webhooks import verify as verify_webhook
+from serving.auth.tokens import issue
+from serving.exceptions import Forbidden, NotFound, Unprocessable
+from streams.contracts.base import Role
+from streams.contracts.codec import describe
+from streams.contracts.gifts import GiftRequested
+from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
+from streams.gifts.catalog import DEFAULT_CATALOG
+from streams.ledger.model import AccountKind, account, derived_id
+from streams.postgres.named_sql import load
+
+SQL = load(Path(__file__).with_name("api.sql"))
+PRODUCER = "api"
+router = APIRouter(prefix="/v1")
+
+
+def parse(model: type[Any], body: bytes) -> Any:
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as err:
+        raise Unprocessable(describe(err)) from None
+
+
+def respond(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@router.post("/auth/dev-token", tags=["auth"])
+async def dev_token(state: StateDep, request: Request) -> dict[str, str]:
+    """Development sign-in: a token for any user and roles. Disabled in production."""
+    if not state.settings.auth.dev_tokens:
+        raise NotFound("dev tokens are disabled")
+    body = await request.json()
+    try:
+        roles = [Role(r) for r in body.get("roles", ["viewer"])]
+        user_id = str(body["user_id"])
+    except (KeyError, ValueError) as err:
+        raise Unprocessable(f"give user_id and roles from {[r.value for r in Role]} ({err})") from None
+    token = issue(
+        state.settings.auth.token_secret.get_secret_value(), user_id, roles, state.settings.auth.token_ttl_s
+    )
+    return {"token": token}
+
+
+@router.post("/wallet/topups", status_code=201, response_model=TopUpResponse, tags=["wallet"])
+async def create_topup(
+    request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
+) -> JSONResponse:
+    raw = await request.body()
+
+    async def handle() -> tuple[int, dict[str, Any]]:
+        body: TopUpRequest = parse(TopUpRequest, raw)
+        coins = body.amount_cents * state.settings.money.coins_per_usd // 100
+        if coins <= 0:
+            raise Unprocessable(f"{body.amount_cents} cents buys no coins")
+        topup_id = derived_id("api-topup", principal.user_id, key)
+        async with state.pool.connection() as conn:
+            await conn.execute(
+                SQL["record_topup"],
+                {
+                    "topup_id": topup_id,
+                    "user_id": principal.user_id,
+                    "amount_cents": body.amount_cents,
+                    "currency": body.currency,
+                    "coins": coins,
+                    "instrument": body.payment_instrument_id,
+                },
+            )
+        expires = datetime.now(UTC) + timedelta(seconds=state.settings.payments.topup_expiry_s)
+        await state.ledger.topup_pending(topup_id, principal.user_id, coins, expires)
+        await state.producer.send(
+            TopUpPending(
+                event_id=derived_id("topup-event", topup_id, "pending"),
+                topup_id=topup_id,
+                user_id=principal.user_id,
+                amount_cents=body.amount_cents,
+                currency=body.currency,
+                coins=coins,
+                payment_instrument_id=body.payment_instrument_id,
+                device_id=body.device_id,
+                ip=request.client.host if request.client else None,
+                producer=PRODUCER,
+            )
+        )
+        response = TopUpResponse(
+            topup_id=topup_id,
+            status="pending",
+            amount_cents=body.amount_cents,
+            currency=body.currency,
+            coins=coins,
+        )
+        return 201, response.model_dump(mode="json")
+
+    return respond(
+        *await state.idempotency.run(principal.user_id, key, "POST /v1/wallet/topups", raw, handle)
+    )
+
+
+@router.post("/payments/webhook", tags=["payments"])
+async def payment_webhook(
+    request: Request,
+    state: StateDep,
+    signature: Annotated[str | None, Header(alias="Payments-Signature")] = None,
+) -> dict[str, Any]:
+    raw = await request.body()
+    payments = state.settings.payments
+    verify_webhook(payments.webhook_secret.get_secret_value(), signature, raw, payments.webhook_tolerance_s)
+    event: WebhookEvent = parse(WebhookEvent, raw)
+    async with state.pool.connection() as conn:
+        row = await (await conn.execute(SQL["topup"], {"topup_id": event.topup_id})).fetchone()
+    if row is None:
+        raise NotFound(f"no top-up {event.topup_id}")
+    _, user_id, amount_cents, currency, coins, _ = row
+    ledger = state.ledger
+    # The ledger operations are idempotent by id, so applying before recording the webhook id
+    # is safe: a crash in between only makes the provider's retry a no-op.
+    if event.type == "payment.captured":
+        transfer = await ledger.topup_capture(event.topup_id)
+        outcome: Any = TopUpCaptured(
+            topup_id=event.topup_id,
+            user_id=user_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            coins=coins,
+            provider_ref=event.provider_ref,
+            transfer_id=transfer.id,
+            producer=PRODUCER,
+            event_id=derived_id("topup-event", event.topup_id, "captured"),
+        )
+    elif event.type == "payment.failed":
+        await ledger.topup_void(event.topup_id)
+        outcome = TopUpFailed(
+            topup_id=event.topup_id,
+            user_id=user_id,
+            reason=event.reason or "payment failed",
+            producer=PRODUCER,
+            event_id=derived_id("topup-event", event.topup_id, "failed"),
+        )
+    else:
+        kind = ClawbackKind.REFUND if event.type == "charge.refunded" else ClawbackKind.CHARGEBACK
+        taken, debt = await ledger.clawback(event.topup_id, kind.value)
+        outcome = TopUpRefunded(
+            topup_id=event.topup_id,
+            user_id=user_id,
+            kind=kind,
+            amount_cents=amount_cents,
+            currency=currency,
+            coins_clawed_back=taken,
+            debt_coins=debt,
+            producer=PRODUCER,
+            event_id=derived_id("topup-event", event.topup_id, kind.value),
+        )
+    async with state.pool.connection() as conn:
+        fresh = await (
+            await conn.execute(
+                SQL["record_webhook"],
+                {
+                    "id": event.id,
+                    "type": event.type,
+                    "topup_id": event.topup_id,
+                },
+            )
+        ).fetchone()
+    if fresh is None:
+        return {"received": True, "duplicate": True}
+    await state.producer.send(outcome)
+    return {"received": True, "duplicate": False}
+
+
+@router.post("/gifts", status_code=202, response_model=GiftAccepted, tags=["gifts"])
+async def send_gift(
+    request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
+) -> JSONResponse:
+    raw = await request.body()
+
+    async def handle() -> tuple[int, dict[str, Any]]:
+        body: GiftBody = parse(GiftBody, raw)
+        price = DEFAULT_CATALOG.get(body.gift_sku)
+        if price is None:
+            raise Unprocessable(
+                f"unknown gift {body.gift_sku!r}; the catalog has {', '.join(DEFAULT_CATALOG)}"
+            )
+        if body.creator_id == principal.user_id:
+            raise Unprocessable("you cannot send a gift to yourself")
+        gift_id = derived_id("api-gift", principal.user_id, key)
+        await state.producer.send(
+            GiftRequested(
+                event_id=derived_id("gift-requested", gift_id),
+                gift_id=gift_id,
+                sender_id=principal.user_id,
+                creator_id=body.creator_id,
+                room_id=body.room_id,
+                gift_sku=body.gift_sku,
+                quantity=body.quantity,
+                unit_price_coins=price,
+                total_coins=price * body.quantity,
+                ip=request.client.host if request.client else None,
+                producer=PRODUCER,
+            )
+        )
+        accepted = GiftAccepted(gift_id=gift_id, status="requested", total_coins=price * body.quantity)
+        return 202, accepted.model_dump(mode="json")
+
+    return respond(*await state.idempotency.run(principal.user_id, key, "POST /v1/gifts", raw, handle))
+
+
+@router.get("/wallet/balance", response_model=Balance, tags=["wallet"])
+async def balance(state: StateDep, principal: PrincipalDep, user_id: str | None = None) -> Balance:
+    user = user_id or principal.user_id
+    require_self_or(principal, user, Role.FINANCE, Role.ADMIN)
+    wallet = await state.ledger.balance(account(AccountKind.USER_COINS, user))
+    debt = await state.ledger.balance(account(AccountKind.USER_DEBT, user))
+    return Balance(
+        user_id=user,
+        available=wallet.available,
+        balance=wallet.balance,
+        pending_in=wallet.credits_pending,
+        pending_out=wallet.debits_pending,
+        debt=-debt.balance,
+    )
+
+
+@router.get("/wallet/statement", response_model=Statement, tags=["wallet"])
+async def statement(
+    state: StateDep,
+    principal: PrincipalDep,
+    user_id: str | None = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Statement:
+    user = user_id or principal.user_id
+    require_self_or(principal, user, Role.FINANCE, Role.ADMIN)
+    return await _statement(state, account(AccountKind.USER_COINS, user), cursor, limit)
+
+
+async def _statement(state: StateDep, account_id: str, cursor: int, limit: int) -> Statement:
+    lines = await state.ledger.statement(account_id, after_seq=cursor, limit=limit + 1)
+    more = len(lines) > limit
+    lines = lines[:limit]
+    items = [
+        StatementItem(
+            seq=line.seq,
+            transfer_id=line.transfer_id,
+            kind=line.kind,
+            direction="in" if line.credit_account == account_id else "out",
+            amount=line.amount,
+            counterparty=line.debit_account if line.credit_account == account_id else line.credit_account,
+            reference_id=line.reference_id,
+            at=line.created_at.isoformat(),
+        )
+        for line in lines
+    ]
+    return Statement(account=account_id, items=items, next_cursor=lines[-1].seq if more and lines else None)
+
+
+@router.get("/creators/{creator_id}/earnings", response_model=Earnings, tags=["creators"])
+async def earnings(creator_id: str, state: StateDep, principal: PrincipalDep) -> Earnings:
+    if principal.user_id != creator_id and not principal.has(Role.FINANCE, Role.ADMIN):
+        raise Forbidden("a creator sees only their own earnings; finance and admin see all")
+    totals = await state.ledger.balance(account(AccountKind.CREATOR_EARNINGS, creator_id))
+    return Earnings(
+        creator_id=creator_id,
+        balance=totals.balance,
+        credited=totals.credits_posted,
+        debited=totals.debits_posted,
+    )
+
+
+def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance},
+        status_code=status,
+        media_type="application/problem+json",
+    )

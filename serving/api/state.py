@@ -1,0 +1,53 @@
+"""What the API's routes need, built once by the composition root and reached through typed
+dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from psycopg_pool import AsyncConnectionPool
+
+from serving.api.idempotency import IdempotencyStore
+from serving.auth.tokens import Principal, verify
+from serving.exceptions import Forbidden, Unauthorized
+from streams.bus.producer import EventProducer
+from streams.contracts.base import Role
+from streams.ledger.store import PostgresLedger
+from streams.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    pool: AsyncConnectionPool
+    ledger: PostgresLedger
+    producer: EventProducer
+    idempotency: IdempotencyStore
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.platform
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def current_principal(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
+    return verify(
+        state.settings.auth.token_secret.get_secret_value(), authorization.removeprefix("Bearer ").strip()
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def require_self_or(principal: Principal, user_id: str, *roles: Role) -> None:
+    """A user sees their own money; the given roles (finance, admin) see everyone's."""
+    if principal.user_id != user_id and not principal.has(*roles):
+        raise Forbidden(f"{principal.user_id} may not see {user_id}'s money")

@@ -1,0 +1,1 @@
+"""Signed bearer tokens and roles."""

@@ -1,0 +1,255 @@
+"""The money API over HTTP against the real PostgreSQL ledger and Kafka: authentication,
+Idempotency-Key semantics, the signed payment webhook, gifts, and who may read what."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from serving.api.app import create_app
+from serving.api.webhooks import sign
+from serving.auth.tokens import issue
+from streams.contracts.base import Role
+from streams.settings import Settings
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+def auth(settings: Settings, user: str, *roles: Role) -> dict[str, str]:
+    token = issue(settings.auth.token_secret.get_secret_value(), user, list(roles) or [Role.VIEWER])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def webhook(
+    settings: Settings, body: dict[str, Any], timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    secret = settings.payments.webhook_secret.get_secret_value()
+    return raw, {"Payments-Signature": sign(secret, raw, timestamp), "Content-Type": "application/json"}
+
+
+async def topped_up(api: httpx.AsyncClient, settings: Settings, user: str, cents: int) -> str:
+    r = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": cents, "payment_instrument_id": "card-1"},
+        headers={**auth(settings, user), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    topup_id = r.json()["topup_id"]
+    raw, headers = webhook(
+        settings,
+        {
+            "id": f"evt-{uuid.uuid4().hex}",
+            "type": "payment.captured",
+            "topup_id": topup_id,
+            "provider_ref": "ch-1",
+        },
+    )
+    assert (await api.post("/v1/payments/webhook", content=raw, headers=headers)).status_code == 200
+    return str(topup_id)
+
+
+async def test_requests_without_a_valid_token_are_refused(api: httpx.AsyncClient, settings: Settings) -> None:
+    r = await api.get("/v1/wallet/balance")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "bearer token" in r.json()["detail"]
+    forged = issue("not-the-secret", "u1", [Role.ADMIN])
+    r = await api.get("/v1/wallet/balance", headers={"Authorization": f"Bearer {forged}"})
+    assert (r.status_code, r.json()["detail"]) == (401, "token signature is not valid")
+    expired = issue(
+        settings.auth.token_secret.get_secret_value(), "u1", [Role.VIEWER], ttl_s=1, now=time.time() - 10
+    )
+    r = await api.get("/v1/wallet/balance", headers={"Authorization": f"Bearer {expired}"})
+    assert r.json()["detail"] == "token has expired"
+
+
+async def test_topup_idempotency_key_semantics(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    user = f"viewer-{unique}"
+    headers = {**auth(settings, user), "Idempotency-Key": f"k-{unique}"}
+    body = {"amount_cents": 499, "payment_instrument_id": "card-1"}
+    first = await api.post("/v1/wallet/topups", json=body, headers=headers)
+    assert first.status_code == 201
+    assert first.json()["coins"] == 499
+    again = await api.post("/v1/wallet/topups", json=body, headers=headers)
+    assert (again.status_code, again.json(), again.headers.get("Idempotent-Replayed")) == (
+        201,
+        first.json(),
+        "true",
+    )
+    other = await api.post("/v1/wallet/topups", json={**body, "amount_cents": 999}, headers=headers)
+    assert other.status_code == 422
+    assert "different request" in other.json()["detail"]
+    missing = await api.post("/v1/wallet/topups", json=body, headers=auth(settings, user))
+    assert (missing.status_code, "Idempotency-Key" in missing.json()["detail"]) == (422, True)
+    balance = (await api.get("/v1/wallet/balance", headers=auth(settings, user))).json()
+    assert (balance["available"], balance["pending_in"]) == (0, 499)  # pending coins are not spendable
+
+
+async def test_a_concurrent_duplicate_gets_409(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    state = api._transport.app.state.platform  # type: ignore[attr-defined]
+    user = f"viewer-{unique}"
+    async with state.pool.connection() as conn:  # the first request is still running
+        await conn.execute(
+            "INSERT INTO api_idempotency (principal, key, endpoint, request_hash) VALUES (%s, %s, %s, %s)",
+            (user, "busy", "POST /v1/wallet/topups", "x"),
+        )
+    r = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": 100, "payment_instrument_id": "c"},
+        headers={**auth(settings, user), "Idempotency-Key": "busy"},
+    )
+    assert r.status_code in (409, 422)
+
+
+@pytest.mark.parametrize(
+    ("amount", "says"),
+    [(0, "greater than 0"), (-5, "greater than 0"), (4.99, "valid integer"), ("100", "valid integer")],
+)
+async def test_bad_amounts_are_refused_and_nothing_is_posted(
+    api: httpx.AsyncClient, settings: Settings, unique: str, amount: object, says: str
+) -> None:
+    user = f"viewer-{unique}"
+    r = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": amount, "payment_instrument_id": "c"},
+        headers={**auth(settings, user), "Idempotency-Key": "a"},
+    )
+    assert r.status_code == 422
+    assert "amount_cents" in r.json()["detail"]
+    assert says in r.json()["detail"]
+    balance = (await api.get("/v1/wallet/balance", headers=auth(settings, user))).json()
+    assert balance["pending_in"] == 0
+
+
+async def test_webhook_signature_staleness_replays_and_capture(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    user = f"viewer-{unique}"
+    r = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": 1000, "payment_instrument_id": "card"},
+        headers={**auth(settings, user), "Idempotency-Key": "t1"},
+    )
+    topup_id = r.json()["topup_id"]
+    event = {"id": f"evt-{unique}", "type": "payment.captured", "topup_id": topup_id, "provider_ref": "ch-9"}
+    raw, headers = webhook(settings, event)
+    bad = await api.post(
+        "/v1/payments/webhook", content=raw, headers={**headers, "Payments-Signature": "t=1,v1=00"}
+    )
+    assert bad.status_code == 400  # stale before it is even checked
+    forged = await api.post(
+        "/v1/payments/webhook",
+        content=raw,
+        headers={**headers, "Payments-Signature": f"t={int(time.time())},v1=00"},
+    )
+    assert (forged.status_code, forged.json()["detail"]) == (401, "webhook signature does not match")
+    stale_raw, stale_headers = webhook(settings, event, timestamp=int(time.time()) - 3600)
+    stale = await api.post("/v1/payments/webhook", content=stale_raw, headers=stale_headers)
+    assert stale.status_code == 400
+    assert "replay" in stale.json()["detail"]
+    ok = await api.post("/v1/payments/webhook", content=raw, headers=headers)
+    assert ok.json() == {"received": True, "duplicate": False}
+    replay = await api.post("/v1/payments/webhook", content=raw, headers=headers)
+    assert replay.json() == {"received": True, "duplicate": True}
+    balance = (await api.get("/v1/wallet/balance", headers=auth(settings, user))).json()
+    assert (balance["available"], balance["pending_in"]) == (1000, 0)
+    unknown_raw, unknown_headers = webhook(settings, {**event, "id": "evt-x", "topup_id": str(uuid.uuid4())})
+    assert (
+        await api.post("/v1/payments/webhook", content=unknown_raw, headers=unknown_headers)
+    ).status_code == 404
+
+
+async def test_gifts_are_priced_from_the_catalog_and_idempotent(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    user = f"viewer-{unique}"
+    headers = {**auth(settings, user), "Idempotency-Key": "gift-1"}
+    unknown = await api.post(
+        "/v1/gifts", json={"creator_id": "c1", "room_id": "r1", "gift_sku": "unicorn"}, headers=headers
+    )
+    assert unknown.status_code == 422
+    assert "unknown gift 'unicorn'" in unknown.json()["detail"]
+    own = await api.post(
+        "/v1/gifts", json={"creator_id": user, "room_id": "r1", "gift_sku": "rose"}, headers=headers
+    )
+    assert (own.status_code, own.json()["detail"]) == (422, "you cannot send a gift to yourself")
+    first = await api.post(
+        "/v1/gifts",
+        json={"creator_id": "c1", "room_id": "r1", "gift_sku": "rose", "quantity": 3},
+        headers=headers,
+    )
+    assert (first.status_code, first.json()["total_coins"]) == (202, 30)
+    again = await api.post(
+        "/v1/gifts",
+        json={"creator_id": "c1", "room_id": "r1", "gift_sku": "rose", "quantity": 3},
+        headers=headers,
+    )
+    assert again.json()["gift_id"] == first.json()["gift_id"]
+
+
+async def test_who_may_read_whose_money(api: httpx.AsyncClient, settings: Settings, unique: str) -> None:
+    alice, bob = f"alice-{unique}", f"bob-{unique}"
+    await topped_up(api, settings, alice, 300)
+    assert (
+        await api.get(f"/v1/wallet/balance?user_id={alice}", headers=auth(settings, bob))
+    ).status_code == 403
+    seen = await api.get(f"/v1/wallet/balance?user_id={alice}", headers=auth(settings, "fin-1", Role.FINANCE))
+    assert seen.json()["available"] == 300
+    assert (
+        await api.get(f"/v1/creators/{alice}/earnings", headers=auth(settings, bob, Role.CREATOR))
+    ).status_code == 403
+    own = await api.get(f"/v1/creators/{bob}/earnings", headers=auth(settings, bob, Role.CREATOR))
+    assert own.json()["balance"] == 0
+    for _ in range(2):
+        await topped_up(api, settings, alice, 100)
+    page = (await api.get("/v1/wallet/statement?limit=2", headers=auth(settings, alice))).json()
+    assert len(page["items"]) == 2
+    assert page["next_cursor"] is not None
+    rest = (
+        await api.get(
+            f"/v1/wallet/statement?limit=10&cursor={page['next_cursor']}", headers=auth(settings, alice)
+        )
+    ).json()
+    assert [i["amount"] for i in page["items"] + rest["items"]] == [300, 300, 100, 100, 100, 100]
+    assert rest["next_cursor"] is None
+
+
+async def test_a_chargeback_after_spending_records_debt(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    user = f"spender-{unique}"
+    topup_id = await topped_up(api, settings, user, 200)
+    state = api._transport.app.state.platform  # type: ignore[attr-defined]
+    from streams.ledger.model import GiftRequest
+
+    await state.ledger.settle_gifts([GiftRequest(uuid.uuid4(), user, "c1", "r1", "rose", 15, 150)])
+    raw, headers = webhook(
+        settings,
+        {
+            "id": f"evt-cb-{unique}",
+            "type": "charge.dispute.lost",
+            "topup_id": topup_id,
+            "provider_ref": "dp-1",
+        },
+    )
+    assert (await api.post("/v1/payments/webhook", content=raw, headers=headers)).status_code == 200
+    balance = (await api.get("/v1/wallet/balance", headers=auth(settings, user))).json()
+    assert (balance["available"], balance["debt"]) == (0, 150)
