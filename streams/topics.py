@@ -22,7 +22,7 @@ from streams.contracts.chat import (
     ChatMessageSubmitted,
 )
 from streams.contracts.fraud import FraudAlert
-from streams.contracts.gifts import GiftRejected, GiftRequested, GiftSettled
+from streams.contracts.gifts import GiftRejected, GiftRequested, GiftScreened, GiftSettled
 from streams.contracts.ledger import LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
@@ -179,6 +179,14 @@ TOPICS = TopicRegistry(
             partitions=6,
             retention=30 * DAY,
             description="Gift requests, keyed by the paying wallet so one wallet's gifts are serialised.",
+        ),
+        TopicSpec(
+            "gifts.screened",
+            (GiftScreened,),
+            key="sender_id",
+            partitions=6,
+            retention=30 * DAY,
+            description="Gift requests after the fraud rules, keyed by the paying wallet; settlement reads these.",
         ),
         TopicSpec(
             "gifts.outcomes",

@@ -16,6 +16,9 @@ from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.faust_app import PlatformApp, create_app
+from streams.fraud.agents import register_fraud_agent
+from streams.fraud.counters import RedisCounters
+from streams.fraud.rules import FraudConfig
 from streams.gifts.agents import register_settlement_agent
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
@@ -43,7 +46,9 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     app.add_lifecycle(open_resources, close_resources)
     register_probe_agent(app, PostgresProbeReceipts(pool), RedisAnnouncer(redis), dead_letters)
     ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
-    register_settlement_agent(app, ledger, EventProducer(wire), dead_letters)
+    producer = EventProducer(wire)
+    register_fraud_agent(app, RedisCounters(redis), FraudConfig(), producer, dead_letters)
+    register_settlement_agent(app, ledger, producer, dead_letters)
     return app
 
 

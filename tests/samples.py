@@ -74,6 +74,18 @@ def _fields() -> dict[str, dict[str, Any]]:
             "unit_price_coins": 10,
             "total_coins": 30,
         },
+        "gift.screened": {
+            "gift_id": gift,
+            "sender_id": "viewer-1",
+            "creator_id": "creator-7",
+            "room_id": "room-1",
+            "gift_sku": "rose",
+            "quantity": 3,
+            "unit_price_coins": 10,
+            "total_coins": 30,
+            "decision": "review",
+            "rules": ("gifts_per_minute",),
+        },
         "gift.settled": {
             "gift_id": gift,
             "sender_id": "viewer-1",

@@ -14,7 +14,7 @@ from streams.contracts.chat import (
     ChatMessageSubmitted,
 )
 from streams.contracts.fraud import FraudAlert
-from streams.contracts.gifts import GiftRejected, GiftRequested, GiftSettled
+from streams.contracts.gifts import GiftRejected, GiftRequested, GiftScreened, GiftSettled
 from streams.contracts.ledger import LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
@@ -37,6 +37,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     PresenceLeft,
     RoomOccupancy,
     GiftRequested,
+    GiftScreened,
     GiftSettled,
     GiftRejected,
     TopUpPending,

@@ -77,3 +77,22 @@ class GiftRejected(Event):
     total_coins: Coins
     reason: GiftRejectReason
     detail: ShortText = ""
+
+
+class GiftScreened(Event):
+    """A gift request after the fraud rules: settlement acts on ``decision``."""
+
+    event_type: Literal["gift.screened"] = "gift.screened"
+    schema_version: Literal[1] = 1
+    gift_id: uuid.UUID
+    sender_id: UserId
+    creator_id: UserId
+    room_id: RoomId
+    gift_sku: GiftSku
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price_coins: Coins
+    total_coins: Coins
+    decision: Literal["allow", "review", "block"]
+    rules: tuple[Annotated[str, StringConstraints(max_length=64)], ...] = Field(
+        default=(), description="Enforced rules that fired (shadow rules only raise alerts)."
+    )

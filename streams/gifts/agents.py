@@ -1,4 +1,4 @@
-"""The settlement agent: gifts.requested -> ledger (batched) -> gifts.outcomes."""
+"""The settlement agent: gifts.screened -> ledger (batched) -> gifts.outcomes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import structlog
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.faust_io import contract_batches
 from streams.bus.producer import EventProducer
-from streams.contracts.gifts import GiftRequested
+from streams.contracts.gifts import GiftScreened
 from streams.faust_app import PlatformApp
 from streams.gifts.settlement import GiftLedger, settle
 from streams.topics import TOPICS
@@ -27,14 +27,14 @@ def register_settlement_agent(
     max_batch: int = 1000,
     within_s: float = 0.05,
 ) -> Any:
-    spec = TOPICS.for_event(GiftRequested)
+    spec = TOPICS.for_event(GiftScreened)
 
     @app.agent(app.raw_topic(spec), name="settlement")
     async def settlement(stream: Any) -> None:
         async for batch in contract_batches(
             stream, spec, dead_letters, max_records=max_batch, within_s=within_s
         ):
-            requests = [e for e in batch if isinstance(e, GiftRequested)]
+            requests = [e for e in batch if isinstance(e, GiftScreened)]
             outcomes = await settle(requests, ledger)
             # Published before Faust acknowledges the batch: a crash here means redelivery, and
             # the ledger answers a redelivered gift with its recorded outcome.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftSettled
+from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftScreened, GiftSettled
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import GiftOutcome, GiftRequest, derived_id, split
 
@@ -18,7 +18,7 @@ class GiftLedger(Protocol):
     async def settle_gifts(self, gifts: Sequence[GiftRequest]) -> list[GiftOutcome]: ...
 
 
-def catalog_problem(request: GiftRequested, catalog: Mapping[str, int]) -> str | None:
+def catalog_problem(request: GiftRequested | GiftScreened, catalog: Mapping[str, int]) -> str | None:
     price = catalog.get(request.gift_sku)
     if price is None:
         return f"no gift {request.gift_sku!r} in the catalog"
@@ -27,12 +27,21 @@ def catalog_problem(request: GiftRequested, catalog: Mapping[str, int]) -> str |
     return None
 
 
+def fraud_problem(request: GiftRequested | GiftScreened) -> tuple[GiftRejectReason, str] | None:
+    if not isinstance(request, GiftScreened) or request.decision == "allow":
+        return None
+    reason = GiftRejectReason.FRAUD_BLOCK if request.decision == "block" else GiftRejectReason.FRAUD_REVIEW
+    return reason, "held by fraud rules: " + ", ".join(request.rules)
+
+
 async def settle(
-    requests: Sequence[GiftRequested], ledger: GiftLedger, catalog: Mapping[str, int] = DEFAULT_CATALOG
+    requests: Sequence[GiftRequested | GiftScreened],
+    ledger: GiftLedger,
+    catalog: Mapping[str, int] = DEFAULT_CATALOG,
 ) -> list[GiftSettled | GiftRejected]:
     """One outcome event per request, in order. Event ids derive from the gift id, so a request
     delivered twice yields the same outcome event twice, which consumers collapse by id."""
-    to_ledger = [r for r in requests if catalog_problem(r, catalog) is None]
+    to_ledger = [r for r in requests if catalog_problem(r, catalog) is None and fraud_problem(r) is None]
     outcomes = await ledger.settle_gifts(
         [
             GiftRequest(
@@ -44,6 +53,23 @@ async def settle(
     by_gift = {o.gift_id: o for o in outcomes}
     events: list[GiftSettled | GiftRejected] = []
     for r in requests:
+        held = fraud_problem(r)
+        if held is not None:
+            events.append(
+                GiftRejected(
+                    event_id=derived_id("gift-outcome", r.gift_id),
+                    gift_id=r.gift_id,
+                    sender_id=r.sender_id,
+                    creator_id=r.creator_id,
+                    room_id=r.room_id,
+                    gift_sku=r.gift_sku,
+                    total_coins=r.total_coins,
+                    reason=held[0],
+                    detail=held[1],
+                    producer=PRODUCER,
+                )
+            )
+            continue
         problem = catalog_problem(r, catalog)
         outcome = by_gift.get(r.gift_id)
         if problem is not None or outcome is None or not outcome.settled:

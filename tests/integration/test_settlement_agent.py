@@ -14,6 +14,7 @@ from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
+from streams.contracts.fraud import FraudAlert
 from streams.contracts.gifts import GiftRequested, GiftSettled
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
@@ -78,16 +79,17 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
         ),
     )
     ok = request(sender, creator, "rose", 10, quantity=3)
+    castle = request(f"new-{unique}", creator, "castle", 5000)  # high value from a brand-new account
     too_dear = request(sender, creator, "rocket", 500)
     unknown = request(sender, creator, "unicorn", 1)
     worker = start_worker()
-    for event in (ok, too_dear, unknown, ok):  # `ok` delivered twice
+    for event in (ok, too_dear, unknown, ok, castle):  # `ok` delivered twice
         producer.send_sync(event)
     wire.produce(
         REQUESTS.name, b'{"event_type": "gift.requested", "quantity": 0}', key=sender.encode()
     ).result(10)
 
-    wanted = {ok.gift_id, too_dear.gift_id, unknown.gift_id}
+    wanted = {ok.gift_id, too_dear.gift_id, unknown.gift_id, castle.gift_id}
     seen: dict[uuid.UUID, list[dict[str, object]]] = {}
 
     def collect(msg) -> bool:  # type: ignore[no-untyped-def]
@@ -107,6 +109,17 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
         "insufficient_funds",
     )
     assert seen[unknown.gift_id][0]["reason"] == "unknown_gift"
+    assert (seen[castle.gift_id][0]["reason"], seen[castle.gift_id][0]["detail"]) == (
+        "fraud_review",
+        "held by fraud rules: high_value_new_account",
+    )
+    alert = find_record(
+        settings.kafka.bootstrap_servers,
+        TOPICS.for_event(FraudAlert).name,
+        lambda m: json.loads(m.value())["reference_id"] == str(castle.gift_id),
+    )
+    assert alert is not None
+    assert json.loads(alert.value())["rule"] == "high_value_new_account"
 
     async def balances(ledger: PostgresLedger) -> tuple[int, int]:
         return (await ledger.balance(f"user_coins:{sender}")).balance, (

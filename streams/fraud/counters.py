@@ -1,0 +1,51 @@
+"""Fraud counters in Redis: fixed windows per sender, idempotent per gift id.
+
+A gift counts once: ``SET NX`` on its id gates the increments, so a redelivered gift reads the
+counters without adding to them again. Windows are fixed (minute / hour buckets), which is the
+usual trade-off: a burst straddling a bucket edge counts up to twice the threshold.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from streams.fraud.rules import GiftFacts
+
+PREFIX = "fraud:"
+
+
+class RedisCounters:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
+        minute, hour = int(now_s // 60), int(now_s // 3600)
+        keys = {
+            "gifts_minute": f"{PREFIX}gifts:{sender}:{minute}",
+            "coins_hour": f"{PREFIX}coins:{sender}:{hour}",
+            "pair_hour": f"{PREFIX}pair:{sender}:{creator}:{hour}",
+            "first_seen": f"{PREFIX}first_seen:{sender}",
+        }
+        first_time = await self._redis.set(f"{PREFIX}seen:{gift_id}", 1, nx=True, ex=2 * 3600)
+        pipe = self._redis.pipeline(transaction=True)
+        if first_time:
+            pipe.incr(keys["gifts_minute"])
+            pipe.expire(keys["gifts_minute"], 120)
+            pipe.incrby(keys["coins_hour"], coins)
+            pipe.expire(keys["coins_hour"], 7200)
+            pipe.incrby(keys["pair_hour"], coins)
+            pipe.expire(keys["pair_hour"], 7200)
+        pipe.set(keys["first_seen"], int(now_s), nx=True, ex=30 * 24 * 3600)
+        pipe.get(keys["gifts_minute"])
+        pipe.get(keys["coins_hour"])
+        pipe.get(keys["pair_hour"])
+        pipe.get(keys["first_seen"])
+        results = await pipe.execute()
+        gifts_minute, coins_hour, pair_hour, first_seen = results[-4:]
+        return GiftFacts(
+            gifts_last_minute=int(gifts_minute or 0),
+            coins_last_hour=int(coins_hour or 0),
+            coins_to_creator_last_hour=int(pair_hour or 0),
+            account_age_s=int(now_s) - int(first_seen or int(now_s)),
+            total_coins=coins,
+        )

@@ -1,0 +1,92 @@
+"""Gift fraud rules, as plain data and arithmetic over counters (no I/O).
+
+Each rule has an outcome when it fires (review: hold for an analyst; block) and may run in
+shadow mode (the hit is an alert, the gift is not touched). The gift's decision is the
+strongest outcome among the enforced rules that fired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Outcome = Literal["allow", "review", "block"]
+STRENGTH: Mapping[str, int] = {"allow": 0, "review": 1, "block": 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    outcome: Outcome
+    threshold: int
+    window_s: int
+    shadow: bool = False
+
+
+@dataclass(frozen=True)
+class FraudConfig:
+    gifts_per_minute: Rule = Rule("gifts_per_minute", "review", 30, 60)
+    coins_per_hour: Rule = Rule("coins_per_hour", "block", 20_000, 3600)
+    high_value_new_account: Rule = Rule("high_value_new_account", "review", 5_000, 24 * 3600)
+    # Share (basis points) of a sender's coins in the window going to one creator, counted once
+    # the sender has spent at least ``concentration_min_coins``.
+    creator_concentration: Rule = Rule("creator_concentration", "review", 9_000, 3600, shadow=True)
+    concentration_min_coins: int = 2_000
+
+
+@dataclass(frozen=True)
+class GiftFacts:
+    """What the counters say about a gift, counting the gift itself."""
+
+    gifts_last_minute: int
+    coins_last_hour: int
+    coins_to_creator_last_hour: int
+    account_age_s: int
+    total_coins: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: Rule
+    observed: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    hits: tuple[Hit, ...] = field(default=())
+
+    @property
+    def enforced(self) -> tuple[str, ...]:
+        return tuple(h.rule.name for h in self.hits if not h.rule.shadow)
+
+
+def evaluate(facts: GiftFacts, config: FraudConfig) -> Decision:
+    hits: list[Hit] = []
+    if facts.gifts_last_minute > config.gifts_per_minute.threshold:
+        hits.append(Hit(config.gifts_per_minute, facts.gifts_last_minute))
+    if facts.coins_last_hour > config.coins_per_hour.threshold:
+        hits.append(Hit(config.coins_per_hour, facts.coins_last_hour))
+    rule = config.high_value_new_account
+    if facts.total_coins >= rule.threshold and facts.account_age_s < rule.window_s:
+        hits.append(Hit(rule, facts.total_coins))
+    if facts.coins_last_hour >= config.concentration_min_coins:
+        share_bps = facts.coins_to_creator_last_hour * 10_000 // max(facts.coins_last_hour, 1)
+        if share_bps >= config.creator_concentration.threshold:
+            hits.append(Hit(config.creator_concentration, share_bps))
+    return Decision(strongest(hits), tuple(hits))
+
+
+def strongest(hits: Sequence[Hit]) -> Outcome:
+    outcome: Outcome = "allow"
+    for hit in hits:
+        if not hit.rule.shadow and STRENGTH[hit.rule.outcome] > STRENGTH[outcome]:
+            outcome = hit.rule.outcome
+    return outcome
+
+
+class Counters(Protocol):
+    async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
+        """Count the gift (once per gift id, however often it is delivered) and read the windows."""
+        ...

@@ -1,0 +1,28 @@
+"""Fraud counters on the real Redis: a redelivered gift is not counted twice; windows expire."""
+
+from __future__ import annotations
+
+import uuid
+
+from redis.asyncio import Redis
+
+from streams.fraud.counters import RedisCounters
+from streams.settings import Settings
+
+
+async def test_counters_count_each_gift_once(settings: Settings, unique: str) -> None:
+    redis = Redis.from_url(settings.redis.url)
+    counters = RedisCounters(redis)
+    sender, creator = f"s-{unique}", f"c-{unique}"
+    gift = str(uuid.uuid4())
+    first = await counters.facts(gift, sender, creator, 100, now_s=1_000_000)
+    again = await counters.facts(gift, sender, creator, 100, now_s=1_000_001)
+    assert (first.gifts_last_minute, first.coins_last_hour) == (1, 100)
+    assert (again.gifts_last_minute, again.coins_last_hour) == (1, 100)
+    other = await counters.facts(str(uuid.uuid4()), sender, f"{creator}-2", 50, now_s=1_000_002)
+    assert (other.gifts_last_minute, other.coins_last_hour, other.coins_to_creator_last_hour) == (2, 150, 50)
+    assert other.account_age_s == 2
+    later = await counters.facts(str(uuid.uuid4()), sender, creator, 1, now_s=1_000_000 + 120)
+    assert later.gifts_last_minute == 1  # a new minute window
+    assert 0 < await redis.ttl(f"fraud:gifts:{sender}:{(1_000_120 // 60)}") <= 120
+    await redis.aclose()

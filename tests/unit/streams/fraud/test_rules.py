@@ -1,0 +1,93 @@
+"""Fraud rules on known facts, and screening with an in-memory fake of the counters port."""
+
+from __future__ import annotations
+
+import uuid
+
+from streams.contracts.gifts import GiftRequested
+from streams.fraud.rules import FraudConfig, GiftFacts, Rule, evaluate
+from streams.fraud.screening import screen
+
+CONFIG = FraudConfig()
+
+
+def facts(**overrides: int) -> GiftFacts:
+    base = {
+        "gifts_last_minute": 1,
+        "coins_last_hour": 10,
+        "coins_to_creator_last_hour": 10,
+        "account_age_s": 10 * 24 * 3600,
+        "total_coins": 10,
+    }
+    return GiftFacts(**{**base, **overrides})
+
+
+def test_an_ordinary_gift_is_allowed() -> None:
+    assert evaluate(facts(), CONFIG).outcome == "allow"
+
+
+def test_too_many_gifts_a_minute_are_held_for_review() -> None:
+    decision = evaluate(facts(gifts_last_minute=31), CONFIG)
+    assert decision.outcome == "review"
+    assert decision.enforced == ("gifts_per_minute",)
+
+
+def test_the_strongest_enforced_outcome_wins() -> None:
+    decision = evaluate(
+        facts(gifts_last_minute=31, coins_last_hour=25_000, coins_to_creator_last_hour=0), CONFIG
+    )
+    assert decision.outcome == "block"
+    assert set(decision.enforced) == {"gifts_per_minute", "coins_per_hour"}
+
+
+def test_high_value_gifts_from_new_accounts_are_reviewed() -> None:
+    assert evaluate(facts(total_coins=5000, account_age_s=60), CONFIG).outcome == "review"
+    assert evaluate(facts(total_coins=5000, account_age_s=2 * 24 * 3600), CONFIG).outcome == "allow"
+
+
+def test_shadow_rules_alert_without_touching_the_gift() -> None:
+    decision = evaluate(facts(coins_last_hour=3000, coins_to_creator_last_hour=3000), CONFIG)
+    assert decision.outcome == "allow"
+    assert [h.rule.name for h in decision.hits] == ["creator_concentration"]
+    assert decision.hits[0].observed == 10_000  # basis points: all of it to one creator
+    enforced = FraudConfig(creator_concentration=Rule("creator_concentration", "review", 9000, 3600))
+    assert (
+        evaluate(facts(coins_last_hour=3000, coins_to_creator_last_hour=3000), enforced).outcome == "review"
+    )
+
+
+class FakeCounters:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.gifts = 0
+
+    async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
+        if gift_id not in self.seen:
+            self.seen.add(gift_id)
+            self.gifts += 1
+        return facts(gifts_last_minute=self.gifts, total_coins=coins)
+
+
+async def test_screening_emits_one_alert_per_hit_with_stable_ids() -> None:
+    counters = FakeCounters()
+    gifts = [
+        GiftRequested(
+            gift_id=uuid.uuid4(),
+            sender_id="u1",
+            creator_id="c1",
+            room_id="r",
+            gift_sku="rose",
+            quantity=1,
+            unit_price_coins=10,
+            total_coins=10,
+            producer="t",
+        )
+        for _ in range(32)
+    ]
+    screened, alerts = await screen(gifts, counters, CONFIG, now_s=0)
+    assert [s.decision for s in screened].count("review") == 2  # the 31st and 32nd
+    assert [a.rule for a in alerts] == ["gifts_per_minute", "gifts_per_minute"]
+    again, again_alerts = await screen(gifts[-1:], counters, CONFIG, now_s=0)  # redelivered
+    assert again[0].event_id == screened[-1].event_id
+    assert again_alerts[0].event_id == alerts[-1].event_id
+    assert counters.gifts == 32
