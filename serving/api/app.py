@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
 from serving.api.idempotency import IdempotencyStore
 from serving.api.routes import problem, router
@@ -23,6 +24,8 @@ from serving.exceptions import ApiProblem
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.exceptions import ContractViolation
+from streams.fraud.counters import RedisCounters
+from streams.fraud.rules import TopUpConfig
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
@@ -36,18 +39,22 @@ def create_app(settings: Settings) -> FastAPI:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
         await pool.open(wait=True, timeout=30)
         wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="api")
+        redis = Redis.from_url(settings.redis.url)
         app.state.platform = AppState(
             settings=settings,
             pool=pool,
             ledger=PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps),
             producer=EventProducer(wire),
             idempotency=IdempotencyStore(pool),
+            counters=RedisCounters(redis),
+            topup_rules=TopUpConfig(),
         )
         app.state.wire = wire
         try:
             yield
         finally:
             wire.close()
+            await redis.aclose()
             await pool.close()
 
     app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)

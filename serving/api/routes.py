@@ -3,6 +3,7 @@ Routes translate; the ledger and the contracts decide."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,8 +29,10 @@ from serving.auth.tokens import issue
 from serving.exceptions import Forbidden, NotFound, Unprocessable
 from streams.contracts.base import Role
 from streams.contracts.codec import describe
+from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRequested
 from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
+from streams.fraud.rules import evaluate_topup
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import AccountKind, account, derived_id
 from streams.postgres.named_sql import load
@@ -79,6 +82,7 @@ async def create_topup(
         if coins <= 0:
             raise Unprocessable(f"{body.amount_cents} cents buys no coins")
         topup_id = derived_id("api-topup", principal.user_id, key)
+        await screen_topup(state, request, principal.user_id, topup_id, body)
         async with state.pool.connection() as conn:
             await conn.execute(
                 SQL["record_topup"],
@@ -119,6 +123,48 @@ async def create_topup(
     return respond(
         *await state.idempotency.run(principal.user_id, key, "POST /v1/wallet/topups", raw, handle)
     )
+
+
+TOPUP_SUBJECTS = {
+    "cents_per_instrument_hour": FraudSubject.PAYMENT_INSTRUMENT,
+    "topups_per_device_hour": FraudSubject.DEVICE,
+    "topups_per_ip_hour": FraudSubject.IP,
+}
+
+
+async def screen_topup(state: Any, request: Request, user: str, topup_id: Any, body: TopUpRequest) -> None:
+    """Top-up velocity and chargeback-history rules: every hit is an alert; a block refuses."""
+    ip = request.client.host if request.client else None
+    facts = await state.counters.topup_facts(
+        str(topup_id), user, body.payment_instrument_id, body.device_id, ip, body.amount_cents, time.time()
+    )
+    decision = evaluate_topup(facts, state.topup_rules)
+    subjects = {
+        FraudSubject.PAYMENT_INSTRUMENT: body.payment_instrument_id,
+        FraudSubject.DEVICE: body.device_id or "-",
+        FraudSubject.IP: ip or "-",
+        FraudSubject.USER: user,
+    }
+    for hit in decision.hits:
+        subject = TOPUP_SUBJECTS.get(hit.rule.name, FraudSubject.USER)
+        await state.producer.send(
+            FraudAlert(
+                event_id=derived_id("fraud-alert", topup_id, hit.rule.name),
+                rule=hit.rule.name,
+                outcome=FraudOutcome(hit.rule.outcome),
+                shadow=hit.rule.shadow,
+                subject_type=subject,
+                subject_id=subjects[subject],
+                user_id=user,
+                reference_id=str(topup_id),
+                observed=hit.observed,
+                threshold=hit.rule.threshold,
+                window_s=hit.rule.window_s,
+                producer=PRODUCER,
+            )
+        )
+    if decision.outcome == "block":
+        raise Forbidden("top-up refused by fraud rules: " + ", ".join(decision.enforced))
 
 
 @router.post("/payments/webhook", tags=["payments"])
@@ -164,6 +210,8 @@ async def payment_webhook(
     else:
         kind = ClawbackKind.REFUND if event.type == "charge.refunded" else ClawbackKind.CHARGEBACK
         taken, debt = await ledger.clawback(event.topup_id, kind.value)
+        if kind is ClawbackKind.CHARGEBACK:
+            await state.counters.record_chargeback(user_id, str(event.topup_id))
         outcome = TopUpRefunded(
             topup_id=event.topup_id,
             user_id=user_id,

@@ -14,6 +14,8 @@ from serving.auth.tokens import Principal, verify
 from serving.exceptions import Forbidden, Unauthorized
 from streams.bus.producer import EventProducer
 from streams.contracts.base import Role
+from streams.fraud.counters import RedisCounters
+from streams.fraud.rules import TopUpConfig
 from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
 
@@ -25,6 +27,8 @@ class AppState:
     ledger: PostgresLedger
     producer: EventProducer
     idempotency: IdempotencyStore
+    counters: RedisCounters
+    topup_rules: TopUpConfig
 
 
 def get_state(request: Request) -> AppState:

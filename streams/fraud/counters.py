@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from streams.fraud.rules import GiftFacts
+from streams.fraud.rules import GiftFacts, TopUpFacts
 
 PREFIX = "fraud:"
 
@@ -49,3 +49,40 @@ class RedisCounters:
             account_age_s=int(now_s) - int(first_seen or int(now_s)),
             total_coins=coins,
         )
+
+    async def topup_facts(
+        self,
+        topup_id: str,
+        user: str,
+        instrument: str,
+        device: str | None,
+        ip: str | None,
+        cents: int,
+        now_s: float,
+    ) -> TopUpFacts:
+        """Count a top-up attempt once per top-up id and read the hourly windows."""
+        hour = int(now_s // 3600)
+        keys = [
+            f"{PREFIX}topups:user:{user}:{hour}",
+            f"{PREFIX}cents:user:{user}:{hour}",
+            f"{PREFIX}cents:instrument:{instrument}:{hour}",
+            f"{PREFIX}topups:device:{device or '-'}:{hour}",
+            f"{PREFIX}topups:ip:{ip or '-'}:{hour}",
+        ]
+        first_time = await self._redis.set(f"{PREFIX}seen-topup:{topup_id}", 1, nx=True, ex=2 * 3600)
+        pipe = self._redis.pipeline(transaction=True)
+        if first_time:
+            for key, amount in zip(keys, (1, cents, cents, 1 if device else 0, 1 if ip else 0), strict=True):
+                pipe.incrby(key, amount)
+                pipe.expire(key, 7200)
+        for key in keys:
+            pipe.get(key)
+        pipe.scard(f"{PREFIX}chargebacks:{user}")
+        values = (await pipe.execute())[-6:]
+        counts = [int(v or 0) for v in values]
+        return TopUpFacts(*counts)
+
+    async def record_chargeback(self, user: str, topup_id: str) -> None:
+        key = f"{PREFIX}chargebacks:{user}"
+        await self._redis.sadd(key, topup_id)
+        await self._redis.expire(key, 90 * 24 * 3600)

@@ -36,6 +36,42 @@ class FraudConfig:
 
 
 @dataclass(frozen=True)
+class TopUpConfig:
+    topups_per_user_hour: Rule = Rule("topups_per_user_hour", "block", 5, 3600)
+    cents_per_user_hour: Rule = Rule("cents_per_user_hour", "review", 50_000, 3600)
+    cents_per_instrument_hour: Rule = Rule("cents_per_instrument_hour", "block", 100_000, 3600)
+    topups_per_device_hour: Rule = Rule("topups_per_device_hour", "review", 10, 3600)
+    topups_per_ip_hour: Rule = Rule("topups_per_ip_hour", "review", 20, 3600)
+    chargebacks: Rule = Rule("chargeback_history", "block", 2, 90 * 24 * 3600)
+
+
+@dataclass(frozen=True)
+class TopUpFacts:
+    """What the counters say about a top-up attempt, counting the attempt itself."""
+
+    topups_user_hour: int
+    cents_user_hour: int
+    cents_instrument_hour: int
+    topups_device_hour: int
+    topups_ip_hour: int
+    chargebacks: int
+
+
+def evaluate_topup(facts: TopUpFacts, config: TopUpConfig) -> Decision:
+    checks = [
+        (config.topups_per_user_hour, facts.topups_user_hour),
+        (config.cents_per_user_hour, facts.cents_user_hour),
+        (config.cents_per_instrument_hour, facts.cents_instrument_hour),
+        (config.topups_per_device_hour, facts.topups_device_hour),
+        (config.topups_per_ip_hour, facts.topups_ip_hour),
+    ]
+    hits = [Hit(rule, observed) for rule, observed in checks if observed > rule.threshold]
+    if facts.chargebacks >= config.chargebacks.threshold:
+        hits.append(Hit(config.chargebacks, facts.chargebacks))
+    return Decision(strongest(hits), tuple(hits))
+
+
+@dataclass(frozen=True)
 class GiftFacts:
     """What the counters say about a gift, counting the gift itself."""
 

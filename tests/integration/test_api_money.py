@@ -253,3 +253,57 @@ async def test_a_chargeback_after_spending_records_debt(
     assert (await api.post("/v1/payments/webhook", content=raw, headers=headers)).status_code == 200
     balance = (await api.get("/v1/wallet/balance", headers=auth(settings, user))).json()
     assert (balance["available"], balance["debt"]) == (0, 150)
+
+
+async def test_top_up_velocity_and_chargeback_history_are_refused(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    from streams.bus.scan import find_record
+    from streams.contracts.fraud import FraudAlert
+    from streams.topics import TOPICS
+
+    user = f"fast-{unique}"
+    for i in range(5):
+        r = await api.post(
+            "/v1/wallet/topups",
+            json={"amount_cents": 100, "payment_instrument_id": f"card-{unique}"},
+            headers={**auth(settings, user), "Idempotency-Key": f"v{i}"},
+        )
+        assert r.status_code == 201
+    sixth = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": 100, "payment_instrument_id": f"card-{unique}"},
+        headers={**auth(settings, user), "Idempotency-Key": "v5"},
+    )
+    assert (sixth.status_code, sixth.json()["detail"]) == (
+        403,
+        "top-up refused by fraud rules: topups_per_user_hour",
+    )
+    alert = find_record(
+        settings.kafka.bootstrap_servers,
+        TOPICS.for_event(FraudAlert).name,
+        lambda m: json.loads(m.value())["user_id"] == user,
+    )
+    assert alert is not None
+    assert json.loads(alert.value())["outcome"] == "block"
+
+    cheat = f"cheat-{unique}"
+    for i in range(2):
+        topup_id = await topped_up(api, settings, cheat, 100)
+        raw, headers = webhook(
+            settings,
+            {
+                "id": f"evt-cb{i}-{unique}",
+                "type": "charge.dispute.lost",
+                "topup_id": topup_id,
+                "provider_ref": "dp",
+            },
+        )
+        assert (await api.post("/v1/payments/webhook", content=raw, headers=headers)).status_code == 200
+    refused = await api.post(
+        "/v1/wallet/topups",
+        json={"amount_cents": 100, "payment_instrument_id": "card-x"},
+        headers={**auth(settings, cheat), "Idempotency-Key": "after"},
+    )
+    assert refused.status_code == 403
+    assert "chargeback_history" in refused.json()["detail"]
