@@ -5,8 +5,8 @@ doing one transaction per gift, in the same run, on the real PostgreSQL.
     python -m bench.ledger          # 60,000 gifts batched, 3,000 naive
     QUICK=1 python -m bench.ledger  # 12,000 gifts batched, 1,000 naive
 
-The end-to-end figure (API -> Kafka -> fraud -> settlement -> settled event) needs the gift
-API and the Faust settlement agent, which are not built yet; this measures the settlement step.
+Then end to end: gift requests over HTTP to the API (uvicorn), Kafka, the fraud agent, the
+settlement agent, PostgreSQL and the settled event on ``gifts.outcomes``, all on this machine.
 """
 
 from __future__ import annotations
@@ -15,22 +15,36 @@ import asyncio
 import json
 import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
 
+import confluent_kafka
+import httpx
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from serving.auth.tokens import issue
+from streams.bus.admin import start_group_at_end
+from streams.contracts.base import Role
+from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
+from streams.contracts.probes import PlatformProbe
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, GiftRequest, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.postgres.migrate import migrate
 from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
 
 QUICK = os.environ.get("QUICK") == "1"
 GIFTS = 12_000 if QUICK else 60_000
 NAIVE_GIFTS = 1_000 if QUICK else 3_000
+E2E_GIFTS = 1_000 if QUICK else 4_000
+E2E_CONCURRENCY = 64
 SENDERS = 2_000
 CREATORS = 50
 BATCH = 1_000
@@ -141,7 +155,7 @@ async def main_async() -> dict[str, object]:
         "speedup_vs_naive": round(rate / naive_rate, 1),
         "p50_settle_ms": round(statistics.median(latencies), 1),
         "p99_settle_ms": round(sorted(latencies)[int(0.99 * len(latencies))], 1),
-        "p99_scope": "settlement step: a gift's wait for its batch's commit (API and agents not built yet)",
+        "p99_scope": "settlement step: a gift's wait for its batch's commit",
         "batch": BATCH,
         "workers": WORKERS,
         "replay_batch_ms": round(replay_ms, 1),
@@ -151,8 +165,156 @@ async def main_async() -> dict[str, object]:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def end_to_end(settings: Settings) -> dict[str, float]:
+    """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes."""
+    run = uuid.uuid4().hex[:6]
+    app_id = f"bench-e2e-{run}"
+    start_group_at_end(
+        settings.kafka.bootstrap_servers,
+        app_id,
+        [TOPICS.for_event(GiftRequested), TOPICS.for_event(GiftScreened), TOPICS.for_event(PlatformProbe)],
+    )
+    logs = REPO_ROOT / ".cache" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "PLATFORM_LOG_FORMAT": "json"}
+    api = subprocess.Popen(
+        [sys.executable, "-m", "serving.api", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=(logs / "bench-api.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=(logs / "bench-worker.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    outcomes_topic = TOPICS.for_event(GiftSettled).name
+    consumer = confluent_kafka.Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": f"bench-e2e-reader-{run}",
+            "enable.auto.commit": False,
+        }
+    )
+    tps = []
+    for p in range(TOPICS.get(outcomes_topic).partitions):
+        _, high = consumer.get_watermark_offsets(
+            confluent_kafka.TopicPartition(outcomes_topic, p), timeout=10
+        )
+        tps.append(confluent_kafka.TopicPartition(outcomes_topic, p, high))
+    consumer.assign(tps)
+    try:
+        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
+        await pool.open(wait=True)
+        senders = [f"e2e{run}s{i}" for i in range(200)]
+        await PostgresLedger(pool).post(
+            [
+                Transfer(
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    "topup",
+                    Flags.POSTED,
+                    COINS,
+                    1_000_000,
+                    COIN_ISSUANCE,
+                    f"user_coins:{s}",
+                    "bench",
+                )
+                for s in senders
+            ]
+        )
+        await pool.close()
+        secret = settings.auth.token_secret.get_secret_value()
+        tokens = {s: issue(secret, s, [Role.VIEWER]) for s in senders}
+        sent_at: dict[str, float] = {}
+        settled_at: dict[str, float] = {}
+        stop = threading.Event()
+
+        def read_outcomes() -> None:
+            while not stop.is_set():
+                msg = consumer.poll(0.2)
+                if msg is None or msg.error() is not None:
+                    continue
+                gift_id = json.loads(msg.value() or b"{}").get("gift_id")
+                settled_at.setdefault(gift_id, time.monotonic())
+
+        reader = threading.Thread(target=read_outcomes, daemon=True)
+        reader.start()
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=60,
+            limits=httpx.Limits(max_connections=E2E_CONCURRENCY),
+        ) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(8)  # the worker joins its consumer group
+            semaphore = asyncio.Semaphore(E2E_CONCURRENCY)
+
+            async def one(i: int) -> None:
+                sender = senders[i % len(senders)]
+                async with semaphore:
+                    t = time.monotonic()
+                    r = await client.post(
+                        "/v1/gifts",
+                        json={"creator_id": f"e2e{run}c{i % 20}", "room_id": "bench", "gift_sku": "rose"},
+                        headers={"Authorization": f"Bearer {tokens[sender]}", "Idempotency-Key": f"e2e-{i}"},
+                    )
+                    r.raise_for_status()
+                    sent_at[r.json()["gift_id"]] = t
+
+            print(f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight ...", flush=True)
+            first = time.monotonic()
+            await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
+            accepted_s = time.monotonic() - first
+            deadline = time.monotonic() + 180
+            while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+        stop.set()
+        reader.join(5)
+        done = [g for g in sent_at if g in settled_at]
+        latencies = sorted((settled_at[g] - sent_at[g]) * 1000 for g in done)
+        last = max(settled_at[g] for g in done)
+        return {
+            "e2e_gifts": len(done),
+            "e2e_gifts_per_s": round(len(done) / (last - first)),
+            "api_accepted_per_s": round(len(sent_at) / accepted_s),
+            "p50_request_to_settled_ms": round(latencies[len(latencies) // 2], 1),
+            "p99_request_to_settled_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        }
+    finally:
+        consumer.close()
+        for proc in (api, worker):
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> int:
     result = asyncio.run(main_async())
+    e2e = asyncio.run(end_to_end(Settings()))
+    print(
+        f"  {e2e['e2e_gifts_per_s']:,} gifts/s end to end; request -> settled p50 "
+        f"{e2e['p50_request_to_settled_ms']} ms, p99 {e2e['p99_request_to_settled_ms']} ms",
+        flush=True,
+    )
+    result.update(e2e)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
