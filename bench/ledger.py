@@ -24,8 +24,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import aiohttp
 import confluent_kafka
-import httpx
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
@@ -199,20 +199,40 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
         stderr=subprocess.STDOUT,
     )
     outcomes_topic = TOPICS.for_event(GiftSettled).name
-    consumer = confluent_kafka.Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"bench-e2e-reader-{run}",
-            "enable.auto.commit": False,
-        }
-    )
-    tps = []
-    for p in range(TOPICS.get(outcomes_topic).partitions):
-        _, high = consumer.get_watermark_offsets(
-            confluent_kafka.TopicPartition(outcomes_topic, p), timeout=10
+    settled_at: dict[str, float] = {}
+    stop = threading.Event()
+    reading = threading.Event()
+
+    def read_outcomes() -> None:
+        """Owns its consumer from start to close (a consumer must not be closed under a poll)."""
+        consumer = confluent_kafka.Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap_servers,
+                "group.id": f"bench-e2e-reader-{run}",
+                "enable.auto.commit": False,
+            }
         )
-        tps.append(confluent_kafka.TopicPartition(outcomes_topic, p, high))
-    consumer.assign(tps)
+        tps = []
+        for p in range(TOPICS.get(outcomes_topic).partitions):
+            _, high = consumer.get_watermark_offsets(
+                confluent_kafka.TopicPartition(outcomes_topic, p), timeout=10
+            )
+            tps.append(confluent_kafka.TopicPartition(outcomes_topic, p, high))
+        consumer.assign(tps)
+        reading.set()
+        try:
+            while not stop.is_set():
+                msg = consumer.poll(0.2)
+                if msg is None or msg.error() is not None:
+                    continue
+                gift_id = json.loads(msg.value() or b"{}").get("gift_id")
+                settled_at.setdefault(gift_id, time.monotonic())
+        finally:
+            consumer.close()
+
+    reader = threading.Thread(target=read_outcomes, daemon=True)
+    reader.start()
+    reading.wait(30)
     try:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
         await pool.open(wait=True)
@@ -237,29 +257,16 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
         secret = settings.auth.token_secret.get_secret_value()
         tokens = {s: issue(secret, s, [Role.VIEWER]) for s in senders}
         sent_at: dict[str, float] = {}
-        settled_at: dict[str, float] = {}
-        stop = threading.Event()
-
-        def read_outcomes() -> None:
-            while not stop.is_set():
-                msg = consumer.poll(0.2)
-                if msg is None or msg.error() is not None:
-                    continue
-                gift_id = json.loads(msg.value() or b"{}").get("gift_id")
-                settled_at.setdefault(gift_id, time.monotonic())
-
-        reader = threading.Thread(target=read_outcomes, daemon=True)
-        reader.start()
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=60,
-            limits=httpx.Limits(max_connections=E2E_CONCURRENCY),
-        ) as client:
+        # aiohttp as the load generator: httpx's async client tops out near 140 requests/s here,
+        # which would measure the client, not the platform.
+        connector = aiohttp.TCPConnector(limit=E2E_CONCURRENCY)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as client:
             for _ in range(300):
                 try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
+                    async with client.get("/readyz") as ready:
+                        if ready.status == 200:
+                            break
+                except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
             await asyncio.sleep(8)  # the worker joins its consumer group
@@ -269,13 +276,13 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
                 sender = senders[i % len(senders)]
                 async with semaphore:
                     t = time.monotonic()
-                    r = await client.post(
+                    async with client.post(
                         "/v1/gifts",
                         json={"creator_id": f"e2e{run}c{i % 20}", "room_id": "bench", "gift_sku": "rose"},
                         headers={"Authorization": f"Bearer {tokens[sender]}", "Idempotency-Key": f"e2e-{i}"},
-                    )
-                    r.raise_for_status()
-                    sent_at[r.json()["gift_id"]] = t
+                    ) as r:
+                        r.raise_for_status()
+                        sent_at[(await r.json())["gift_id"]] = t
 
             print(f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight ...", flush=True)
             first = time.monotonic()
@@ -284,8 +291,6 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
             deadline = time.monotonic() + 180
             while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
-        stop.set()
-        reader.join(5)
         done = [g for g in sent_at if g in settled_at]
         latencies = sorted((settled_at[g] - sent_at[g]) * 1000 for g in done)
         last = max(settled_at[g] for g in done)
@@ -297,7 +302,8 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
             "p99_request_to_settled_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
         }
     finally:
-        consumer.close()
+        stop.set()
+        reader.join(10)
         for proc in (api, worker):
             proc.terminate()
             try:

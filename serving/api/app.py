@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.api.idempotency import IdempotencyStore
 from serving.api.routes import problem, router
@@ -31,6 +32,42 @@ from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+class RequestContext:
+    """Pure ASGI middleware: a request id bound to every log line, echoed in X-Request-ID, and one
+    canonical log line per request (BaseHTTPMiddleware stalls requests that read their body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
+        started = time.monotonic()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.monotonic() - started) * 1000, 1),
+                )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -59,24 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)
     app.include_router(router)
-
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        started = time.monotonic()
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            response = await call_next(request)
-            response.headers["X-Request-ID"] = request_id
-            log.info(
-                "request",
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-                ms=round((time.monotonic() - started) * 1000, 1),
-            )
-        return response
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
