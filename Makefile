@@ -12,7 +12,8 @@ UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
-.PHONY: help install up down status demo test test-unit test-integration lint format typecheck schemas bench-sink bench-ledger clean
+PHONY_EXTRA := api worker relay sink
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -38,6 +39,18 @@ status: install ## each service: URL, PID, memory, reported version
 
 demo: up ## the platform's main job: a round trip through every store, with timings
 	$(PY) -m ops.demo
+
+api: up ## run the HTTP API on 127.0.0.1:8000 (FastAPI)
+	$(PY) -m serving.api
+
+worker: up ## run the Faust worker (probes, fraud, settlement agents)
+	$(PY) -m streams.worker
+
+relay: up ## run the ledger outbox relay (PostgreSQL -> ledger.postings)
+	$(PY) -m streams.ledger.relay
+
+sink: up ## run the warehouse sink (Kafka -> ClickHouse) with metrics on 127.0.0.1:9464
+	$(PY) -m pipelines.warehouse --metrics-port 9464
 
 test: install lint ## lint, then unit and integration tests against real services (started and stopped here)
 	@$(PY) -m ops up --record $(TEST_RECORD); \
