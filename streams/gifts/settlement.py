@@ -34,6 +34,21 @@ def fraud_problem(request: GiftRequested | GiftScreened) -> tuple[GiftRejectReas
     return reason, "held by fraud rules: " + ", ".join(request.rules)
 
 
+def rejected(r: GiftRequested | GiftScreened, reason: GiftRejectReason, detail: str) -> GiftRejected:
+    return GiftRejected(
+        event_id=derived_id("gift-outcome", r.gift_id),
+        gift_id=r.gift_id,
+        sender_id=r.sender_id,
+        creator_id=r.creator_id,
+        room_id=r.room_id,
+        gift_sku=r.gift_sku,
+        total_coins=r.total_coins,
+        reason=reason,
+        detail=detail,
+        producer=PRODUCER,
+    )
+
+
 async def settle(
     requests: Sequence[GiftRequested | GiftScreened],
     ledger: GiftLedger,
@@ -53,45 +68,19 @@ async def settle(
     by_gift = {o.gift_id: o for o in outcomes}
     events: list[GiftSettled | GiftRejected] = []
     for r in requests:
+        outcome = by_gift.get(r.gift_id)
+        problem = catalog_problem(r, catalog)
         held = fraud_problem(r)
         if held is not None:
-            events.append(
-                GiftRejected(
-                    event_id=derived_id("gift-outcome", r.gift_id),
-                    gift_id=r.gift_id,
-                    sender_id=r.sender_id,
-                    creator_id=r.creator_id,
-                    room_id=r.room_id,
-                    gift_sku=r.gift_sku,
-                    total_coins=r.total_coins,
-                    reason=held[0],
-                    detail=held[1],
-                    producer=PRODUCER,
-                )
-            )
+            events.append(rejected(r, *held))
             continue
-        problem = catalog_problem(r, catalog)
-        outcome = by_gift.get(r.gift_id)
         if problem is not None or outcome is None or not outcome.settled:
             reason = (
-                GiftRejectReason.UNKNOWN_GIFT
-                if problem
-                else GiftRejectReason(outcome.reason if outcome and outcome.reason else "unknown_gift")
+                GiftRejectReason(outcome.reason)
+                if outcome and outcome.reason
+                else GiftRejectReason.UNKNOWN_GIFT
             )
-            events.append(
-                GiftRejected(
-                    event_id=derived_id("gift-outcome", r.gift_id),
-                    gift_id=r.gift_id,
-                    sender_id=r.sender_id,
-                    creator_id=r.creator_id,
-                    room_id=r.room_id,
-                    gift_sku=r.gift_sku,
-                    total_coins=r.total_coins,
-                    reason=reason,
-                    detail=problem or "",
-                    producer=PRODUCER,
-                )
-            )
+            events.append(rejected(r, reason, problem or ""))
             continue
         share, fee = split(r.total_coins, ledger.creator_share_bps)
         assert outcome.posting_id is not None

@@ -170,20 +170,7 @@ class PostgresLedger:
         deltas: dict[str, Totals] = {}
         for t in new:
             apply(deltas, t, pendings.get(t.pending_id) if t.pending_id else None)
-        ids = sorted(deltas)
-        try:
-            await conn.execute(
-                SQL["add_totals"],
-                {
-                    "ids": ids,
-                    "dp": [deltas[i].debits_posted for i in ids],
-                    "cp": [deltas[i].credits_posted for i in ids],
-                    "dpe": [deltas[i].debits_pending for i in ids],
-                    "cpe": [deltas[i].credits_pending for i in ids],
-                },
-            )
-        except psycopg.errors.CheckViolation as err:
-            raise InsufficientFunds(f"refused by the database: {err.diag.message_primary}") from None
+        await self._add_totals(conn, deltas)
         return new
 
     async def _copy_new(self, conn: AsyncConnection, transfers: Sequence[Transfer]) -> None:

@@ -19,11 +19,21 @@ import confluent_kafka.admin
 import psycopg
 import pytest
 
+from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
+from streams.contracts.gifts import GiftRequested, GiftScreened
+from streams.contracts.probes import PlatformProbe
 from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
 from warehouse.client import connect
+
+WORKER_TOPICS = [
+    TOPICS.for_event(GiftRequested),
+    TOPICS.for_event(GiftScreened),
+    TOPICS.for_event(PlatformProbe),
+]
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +86,11 @@ def read_topic(
 class Worker:
     """A real Faust worker process (python -m streams.worker) with its own consumer group."""
 
-    def __init__(self, app_id: str, log_path: Path) -> None:
+    def __init__(self, app_id: str, log_path: Path, bootstrap_servers: str) -> None:
         self.app_id = app_id
         self.log_path = log_path
+        # The new consumer group starts at the current end of its topics, not their history.
+        start_group_at_end(bootstrap_servers, app_id, WORKER_TOPICS)
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"],
@@ -102,11 +114,15 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[], Worker]]:
+def start_worker(tmp_path: Path, settings: Settings) -> Iterator[Callable[[], Worker]]:
     workers: list[Worker] = []
 
     def start() -> Worker:
-        worker = Worker(f"test-{uuid.uuid4().hex[:8]}", tmp_path / f"worker-{len(workers)}.log")
+        worker = Worker(
+            f"test-{uuid.uuid4().hex[:8]}",
+            tmp_path / f"worker-{len(workers)}.log",
+            settings.kafka.bootstrap_servers,
+        )
         workers.append(worker)
         return worker
 
