@@ -26,7 +26,15 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --quiet
 	@touch $(STAMP)
 
-install: $(STAMP) ## install the locked Python environment (uv), idempotent
+NODE_CLIENT := .cache/node/node_modules/socket.io-client/package.json
+
+# The official Socket.IO JS client, the real peer of the end-to-end tests (npm, locked).
+$(NODE_CLIENT): ops/node/package.json ops/node/package-lock.json
+	mkdir -p .cache/node
+	cp ops/node/package.json ops/node/package-lock.json .cache/node/
+	npm ci --prefix .cache/node --no-audit --no-fund --silent
+
+install: $(STAMP) $(NODE_CLIENT) ## install the locked Python environment (uv) and the npm test client, idempotent
 
 up: install ## start Kafka, ClickHouse, Redis, PostgreSQL on loopback; topics; migrations
 	$(PY) -m ops up
@@ -54,7 +62,7 @@ sink: up ## run the warehouse sink (Kafka -> ClickHouse) with metrics on 127.0.0
 
 test: install lint ## lint, then unit and integration tests against real services (started and stopped here)
 	@$(PY) -m ops up --record $(TEST_RECORD); \
-	status=0; $(PY) -m pytest tests/unit tests/integration $(PYTEST_ARGS) || status=$$?; \
+	status=0; $(PY) -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS) || status=$$?; \
 	$(PY) -m ops down --recorded $(TEST_RECORD); \
 	exit $$status
 

@@ -1,0 +1,1 @@
+"""The real-time gateway: python-socketio on the same ASGI app as the HTTP API."""

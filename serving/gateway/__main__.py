@@ -1,0 +1,3 @@
+from serving.gateway.app import main
+
+main()

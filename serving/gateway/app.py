@@ -1,0 +1,55 @@
+"""Composition root of a gateway node: the HTTP API and Socket.IO on one ASGI app.
+
+    python -m serving.gateway [--host 127.0.0.1] [--port 8000] [--node-id gw-1]
+
+Nodes share rooms through Redis (python-socketio's AsyncRedisManager), so a Faust worker or
+another node can emit to a room wherever its members are connected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import socketio
+
+from serving.api.app import create_app
+from serving.gateway.server import register
+from streams.settings import Settings
+
+SOCKET_PATH = "socket.io"
+
+
+def create_gateway(settings: Settings, node_id: str) -> Any:
+    api = create_app(settings)
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=socketio.AsyncRedisManager(settings.redis.url),
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    register(sio, api, node_id)
+    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKET_PATH)
+
+
+def main() -> None:
+    import uvicorn
+
+    from streams.logs import configure_logging
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--node-id", default=os.environ.get("GATEWAY_NODE_ID", "gw-1"))
+    args = parser.parse_args()
+    settings = Settings()
+    configure_logging(settings.log_format)
+    uvicorn.run(create_gateway(settings, args.node_id), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Socket.IO events of a gateway node. Each handler validates, stamps the event id, produces to
+Kafka (waiting for the broker, without blocking the loop) and acknowledges the sender with
+``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``.
+
+Connect with ``auth={"token": "<bearer token>"}``; without a valid token the connection is
+refused. Events: ``join`` {room_id}, ``leave`` {room_id}, ``chat`` {room_id, text},
+``react`` {room_id, reaction}, ``send_gift`` {room_id, creator_id, gift_sku, quantity, client_id}.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, TypeVar
+
+import orjson
+import socketio
+import structlog
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from serving.api.state import AppState
+from serving.auth.tokens import verify
+from serving.exceptions import ApiProblem
+from serving.gateway.limits import TokenBucket
+from streams.contracts.base import Event, Role
+from streams.contracts.chat import ChatMessageSubmitted
+from streams.contracts.codec import describe
+from streams.contracts.gifts import GiftRequested
+from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
+from streams.contracts.reactions import ReactionSubmitted
+from streams.gifts.catalog import DEFAULT_CATALOG
+from streams.ledger.model import derived_id
+
+log = structlog.get_logger(__name__)
+
+CHAT_PER_S = 2.0
+CHAT_BURST = 5.0
+
+
+E = TypeVar("E", bound=Event)
+
+
+def from_client(model: type[E], **fields: Any) -> E:
+    """Validate client-sent values as they came over the wire (JSON rules: an enum by its value,
+    no number-from-string coercion), raising ValidationError with the field named."""
+    return model.model_validate_json(orjson.dumps(fields))
+
+
+def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
+    def state() -> AppState:
+        current: AppState = api.state.platform
+        return current
+
+    def refuse(reason: str) -> dict[str, Any]:
+        return {"ok": False, "reason": reason}
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> None:
+        token = (auth or {}).get("token") if isinstance(auth, dict) else None
+        if not token:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "authentication required: connect with auth={token}"
+            )
+        try:
+            principal = verify(state().settings.auth.token_secret.get_secret_value(), str(token))
+        except ApiProblem as err:
+            raise socketio.exceptions.ConnectionRefusedError(f"authentication failed: {err.detail}") from None
+        await sio.save_session(
+            sid,
+            {
+                "user_id": principal.user_id,
+                "roles": sorted(r.value for r in principal.roles),
+                "rooms": [],
+                "bucket": TokenBucket(CHAT_PER_S, CHAT_BURST),
+            },
+        )
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def disconnect(sid: str, *args: Any) -> None:
+        session = await sio.get_session(sid)
+        for room in session.get("rooms", []):
+            await state().producer.send(
+                PresenceLeft(
+                    room_id=room,
+                    user_id=session["user_id"],
+                    session_id=f"s{sid}",
+                    node_id=node_id,
+                    reason=LeaveReason.DISCONNECTED,
+                    producer=node_id,
+                )
+            )
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def join(sid: str, data: Any) -> dict[str, Any]:
+        session = await sio.get_session(sid)
+        room = data.get("room_id") if isinstance(data, dict) else None
+        try:
+            event = from_client(
+                PresenceJoined,
+                room_id=room,
+                user_id=session["user_id"],
+                session_id=f"s{sid}",
+                node_id=node_id,
+                producer=node_id,
+            )
+        except ValidationError as err:
+            return refuse(describe(err))
+        await sio.enter_room(sid, event.room_id)
+        session["rooms"] = sorted({*session["rooms"], event.room_id})
+        await sio.save_session(sid, session)
+        await state().producer.send(event)
+        return {"ok": True, "room_id": event.room_id}
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def leave(sid: str, data: Any) -> dict[str, Any]:
+        session = await sio.get_session(sid)
+        room = data.get("room_id") if isinstance(data, dict) else None
+        if not isinstance(room, str) or room not in session["rooms"]:
+            return refuse("not in that room")
+        await sio.leave_room(sid, room)
+        session["rooms"] = [r for r in session["rooms"] if r != room]
+        await sio.save_session(sid, session)
+        await state().producer.send(
+            PresenceLeft(
+                room_id=room,
+                user_id=session["user_id"],
+                session_id=f"s{sid}",
+                node_id=node_id,
+                producer=node_id,
+            )
+        )
+        return {"ok": True}
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def chat(sid: str, data: Any) -> dict[str, Any]:
+        session = await sio.get_session(sid)
+        if not isinstance(data, dict):
+            return refuse("send an object: {room_id, text}")
+        if data.get("room_id") not in session["rooms"]:
+            return refuse("join the room before chatting in it")
+        wait = session["bucket"].take(time.monotonic())
+        if wait:
+            return {"ok": False, "reason": "rate_limited", "retry_after_ms": int(wait * 1000)}
+        roles = session["roles"]
+        try:
+            event = from_client(
+                ChatMessageSubmitted,
+                message_id=uuid.uuid4(),
+                room_id=data.get("room_id"),
+                user_id=session["user_id"],
+                user_role=roles[0] if len(roles) == 1 else Role.VIEWER.value,
+                text=data.get("text"),
+                producer=node_id,
+            )
+        except ValidationError as err:
+            return refuse(describe(err))
+        await state().producer.send(event)
+        return {"ok": True, "message_id": str(event.message_id), "event_id": str(event.event_id)}
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def react(sid: str, data: Any) -> dict[str, Any]:
+        session = await sio.get_session(sid)
+        if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
+            return refuse("join the room before reacting in it")
+        try:
+            event = from_client(
+                ReactionSubmitted,
+                room_id=data.get("room_id"),
+                user_id=session["user_id"],
+                reaction=data.get("reaction"),
+                producer=node_id,
+            )
+        except ValidationError as err:
+            return refuse(describe(err))
+        await state().producer.send(event)
+        return {"ok": True}
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def send_gift(sid: str, data: Any) -> dict[str, Any]:
+        """Like POST /v1/gifts: ``client_id`` is the idempotency key (a resend is the same gift)."""
+        session = await sio.get_session(sid)
+        if not isinstance(data, dict) or not data.get("client_id"):
+            return refuse("send {room_id, creator_id, gift_sku, quantity, client_id}")
+        price = DEFAULT_CATALOG.get(str(data.get("gift_sku")))
+        if price is None:
+            return refuse(f"unknown gift {data.get('gift_sku')!r}")
+        if data.get("creator_id") == session["user_id"]:
+            return refuse("you cannot send a gift to yourself")
+        gift_id = derived_id("api-gift", session["user_id"], str(data["client_id"]))
+        try:
+            quantity = data.get("quantity", 1)
+            event = from_client(
+                GiftRequested,
+                event_id=derived_id("gift-requested", gift_id),
+                gift_id=gift_id,
+                sender_id=session["user_id"],
+                creator_id=data.get("creator_id"),
+                room_id=data.get("room_id"),
+                gift_sku=data.get("gift_sku"),
+                quantity=quantity,
+                unit_price_coins=price,
+                total_coins=price * quantity if isinstance(quantity, int) else 0,
+                producer=node_id,
+            )
+        except ValidationError as err:
+            return refuse(describe(err))
+        await state().producer.send(event)
+        return {"ok": True, "gift_id": str(gift_id), "total_coins": event.total_coins}

@@ -1,0 +1,100 @@
+"""A gateway node driven by the official JS client (socket.io-client from npm): authentication
+at connect, join, chat acknowledged and on Kafka, refusals with reasons, flood limiting."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from serving.auth.tokens import issue
+from streams.bus.scan import find_record
+from streams.contracts.base import Role
+from streams.contracts.chat import ChatMessageSubmitted
+from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
+
+NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> str:
+    port = free_port()
+    log = (tmp_path / "gateway.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serving.gateway", "--port", str(port), "--node-id", "gw-test"],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(20)
+
+
+def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Settings, unique: str) -> None:
+    assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
+    room = f"room-{unique}"
+    token = issue(settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER])
+    result = subprocess.run(
+        [shutil.which("node") or "node", str(Path(__file__).with_name("socketio_client.mjs"))],
+        env={
+            **os.environ,
+            "GATEWAY_URL": gateway,
+            "TOKEN": token,
+            "ROOM": room,
+            "NODE_MODULES": str(NODE_MODULES),
+        },
+        cwd=NODE_MODULES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "authentication required" in out["without_token"]
+    assert "authentication failed" in out["forged_token"]
+    assert out["connect_error"] is None
+    assert out["chat_before_join"] == {"ok": False, "reason": "join the room before chatting in it"}
+    assert out["join"] == {"ok": True, "room_id": room}
+    assert out["chat"]["ok"] is True
+    assert not out["too_long"]["ok"]
+    assert "at most 500 characters" in out["too_long"]["reason"]
+    assert out["malformed"]["ok"] is False
+    assert out["flood_limited"] >= 5  # burst of 5, then 2 a second
+    assert out["unknown_gift"] == {"ok": False, "reason": "unknown gift 'unicorn'"}
+    assert "reaction" in out["bad_reaction"]["reason"]
+
+    spec = TOPICS.for_event(ChatMessageSubmitted)
+    record = find_record(
+        settings.kafka.bootstrap_servers,
+        spec.name,
+        lambda m: json.loads(m.value()).get("message_id") == out["chat"]["message_id"],
+    )
+    assert record is not None
+    body = json.loads(record.value())
+    assert (body["room_id"], body["text"], body["producer"], body["event_id"]) == (
+        room,
+        "hello from socket.io-client",
+        "gw-test",
+        out["chat"]["event_id"],
+    )
