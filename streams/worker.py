@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
+from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
 from streams.fraud.counters import RedisCounters
@@ -49,6 +50,7 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     producer = EventProducer(wire)
     register_fraud_agent(app, RedisCounters(redis), FraudConfig(), producer, dead_letters)
     register_settlement_agent(app, ledger, producer, dead_letters)
+    register_gift_fanout(app, RedisRoomEmitter(settings.redis.url), dead_letters)
     return app
 
 

@@ -29,6 +29,7 @@ from streams.contracts.codec import describe
 from streams.contracts.gifts import GiftRequested
 from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
+from streams.fanout.ports import user_room
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import derived_id
 
@@ -66,6 +67,7 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
             principal = verify(state().settings.auth.token_secret.get_secret_value(), str(token))
         except ApiProblem as err:
             raise socketio.exceptions.ConnectionRefusedError(f"authentication failed: {err.detail}") from None
+        await sio.enter_room(sid, user_room(principal.user_id))
         await sio.save_session(
             sid,
             {

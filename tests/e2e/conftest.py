@@ -1,3 +1,51 @@
-"""End-to-end tests share the integration fixtures (real services, nothing mocked)."""
+"""End-to-end tests share the integration fixtures (real services, nothing mocked) and add
+gateway nodes as real processes."""
 
-from tests.integration.conftest import settings, unique  # noqa: F401
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.settings import REPO_ROOT
+from tests.integration.conftest import producer, settings, start_worker, unique, wire  # noqa: F401
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Start a gateway node (python -m serving.gateway) and return its URL."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(node_id: str) -> str:
+        port = free_port()
+        log = (tmp_path / f"{node_id}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "serving.gateway", "--port", str(port), "--node-id", node_id],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"http://127.0.0.1:{port}"
+            time.sleep(0.1)
+        raise AssertionError(f"gateway {node_id} did not listen: {(tmp_path / f'{node_id}.log').read_text()}")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(20)

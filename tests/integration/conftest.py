@@ -23,7 +23,7 @@ from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
-from streams.contracts.gifts import GiftRequested, GiftScreened
+from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
 from streams.contracts.probes import PlatformProbe
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
@@ -32,6 +32,7 @@ from warehouse.client import connect
 WORKER_TOPICS = [
     TOPICS.for_event(GiftRequested),
     TOPICS.for_event(GiftScreened),
+    TOPICS.for_event(GiftSettled),
     TOPICS.for_event(PlatformProbe),
 ]
 

@@ -27,7 +27,7 @@ from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.base import Role
-from streams.contracts.gifts import GiftRequested, GiftScreened
+from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
 from streams.contracts.probes import PlatformProbe
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import derived_id
@@ -77,7 +77,12 @@ def test_bank(settings: Settings, wire: KafkaWire, tmp_path: Path, unique: str) 
     start_group_at_end(
         settings.kafka.bootstrap_servers,
         app_id,
-        [TOPICS.for_event(GiftRequested), TOPICS.for_event(GiftScreened), TOPICS.for_event(PlatformProbe)],
+        [
+            TOPICS.for_event(GiftRequested),
+            TOPICS.for_event(GiftScreened),
+            TOPICS.for_event(GiftSettled),
+            TOPICS.for_event(PlatformProbe),
+        ],
     )
     worker = Worker(app_id, tmp_path / "worker.log")
     try:

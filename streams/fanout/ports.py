@@ -1,0 +1,14 @@
+"""What fan-out needs: something that emits to a Socket.IO room on every gateway node."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class RoomEmitter(Protocol):
+    async def emit(self, event: str, data: dict[str, Any], room: str) -> None: ...
+
+
+def user_room(user_id: str) -> str:
+    """Every connection of a user joins this room, so per-user updates reach all their devices."""
+    return f"user:{user_id}"

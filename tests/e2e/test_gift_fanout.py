@@ -1,0 +1,81 @@
+"""A gift sent over Socket.IO on gateway node B is settled by the Faust worker and reaches a
+viewer on node A as the room's gift animation, and the sender as a balance update (Redis fan-out)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from psycopg_pool import AsyncConnectionPool
+
+from serving.auth.tokens import issue
+from streams.contracts.base import Role
+from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
+from streams.ledger.store import PostgresLedger
+from streams.settings import Settings
+from tests.e2e.test_gateway_socketio import NODE_MODULES
+from tests.integration.conftest import Worker
+
+
+def fund(settings: Settings, user: str, coins: int) -> None:
+    async def run() -> None:
+        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=1, open=False)
+        await pool.open(wait=True)
+        try:
+            await PostgresLedger(pool).post(
+                [
+                    Transfer(
+                        uuid.uuid4(),
+                        uuid.uuid4(),
+                        "topup",
+                        Flags.POSTED,
+                        COINS,
+                        coins,
+                        COIN_ISSUANCE,
+                        f"user_coins:{user}",
+                        "test",
+                    )
+                ]
+            )
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
+def test_a_settled_gift_reaches_the_room_and_the_sender_across_nodes(
+    start_gateway: Callable[[str], str], start_worker: Callable[[], Worker], settings: Settings, unique: str
+) -> None:
+    sender, viewer, creator = f"sender-{unique}", f"viewer-{unique}", f"creator-{unique}"
+    fund(settings, sender, 100)
+    worker = start_worker()
+    url_a, url_b = start_gateway("gw-a"), start_gateway("gw-b")
+    secret = settings.auth.token_secret.get_secret_value()
+    result = subprocess.run(
+        [shutil.which("node") or "node", str(Path(__file__).with_name("gift_fanout.mjs"))],
+        env={
+            **os.environ,
+            "NODE_MODULES": str(NODE_MODULES),
+            "URL_A": url_a,
+            "URL_B": url_b,
+            "ROOM": f"room-{unique}",
+            "CREATOR": creator,
+            "TOKEN_VIEWER": issue(secret, viewer, [Role.VIEWER]),
+            "TOKEN_SENDER": issue(secret, sender, [Role.VIEWER]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + worker.log()[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["ack"]["ok"] is True
+    assert out["gift"]["gift_id"] == out["ack"]["gift_id"]
+    assert (out["gift"]["sender_id"], out["gift"]["total_coins"], out["gift"]["quantity"]) == (sender, 20, 2)
+    assert out["balance"] == {"gift_id": out["ack"]["gift_id"], "outcome": "settled", "available": 80}
