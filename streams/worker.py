@@ -21,6 +21,7 @@ from streams.fraud.agents import register_fraud_agent
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import FraudConfig
 from streams.gifts.agents import register_settlement_agent
+from streams.gifts.holds import GiftHolds
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.probes.agents import register_probe_agent
@@ -49,7 +50,7 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
     producer = EventProducer(wire)
     register_fraud_agent(app, RedisCounters(redis), FraudConfig(), producer, dead_letters)
-    register_settlement_agent(app, ledger, producer, dead_letters)
+    register_settlement_agent(app, ledger, GiftHolds(pool), producer, dead_letters)
     register_gift_fanout(app, RedisRoomEmitter(settings.redis.url), dead_letters)
     return app
 

@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
 from serving.api.routes import problem, router
 from serving.api.state import AppState
@@ -27,6 +28,7 @@ from streams.bus.wire import KafkaWire
 from streams.exceptions import ContractViolation
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import TopUpConfig
+from streams.gifts.holds import GiftHolds
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
@@ -84,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
             producer=EventProducer(wire),
             idempotency=IdempotencyStore(pool),
             counters=RedisCounters(redis),
+            holds=GiftHolds(pool),
             topup_rules=TopUpConfig(),
         )
         app.state.wire = wire
@@ -96,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)
     app.include_router(router)
+    app.include_router(fraud_router)
     app.add_middleware(RequestContext)
 
     @app.exception_handler(ApiProblem)

@@ -16,6 +16,7 @@ from streams.bus.producer import EventProducer
 from streams.contracts.base import Role
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import TopUpConfig
+from streams.gifts.holds import GiftHolds
 from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
 
@@ -28,6 +29,7 @@ class AppState:
     producer: EventProducer
     idempotency: IdempotencyStore
     counters: RedisCounters
+    holds: GiftHolds
     topup_rules: TopUpConfig
 
 

@@ -12,6 +12,7 @@ from streams.bus.faust_io import contract_batches
 from streams.bus.producer import EventProducer
 from streams.contracts.gifts import GiftScreened
 from streams.faust_app import PlatformApp
+from streams.gifts.holds import GiftHolds
 from streams.gifts.settlement import GiftLedger, settle
 from streams.topics import TOPICS
 
@@ -21,6 +22,7 @@ log = structlog.get_logger(__name__)
 def register_settlement_agent(
     app: PlatformApp,
     ledger: GiftLedger,
+    holds: GiftHolds,
     producer: EventProducer,
     dead_letters: DeadLetterPublisher,
     *,
@@ -35,7 +37,9 @@ def register_settlement_agent(
             stream, spec, dead_letters, max_records=max_batch, within_s=within_s
         ):
             requests = [e for e in batch if isinstance(e, GiftScreened)]
-            outcomes = await settle(requests, ledger)
+            for held in (r for r in requests if r.decision == "review"):
+                await holds.hold(held)  # an analyst approves or denies it (serving: /v1/fraud/held-gifts)
+            outcomes = await settle([r for r in requests if r.decision != "review"], ledger)
             # Published before Faust acknowledges the batch: a crash here means redelivery, and
             # the ledger answers a redelivered gift with its recorded outcome.
             await asyncio.gather(*(producer.send(event) for event in outcomes))

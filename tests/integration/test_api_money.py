@@ -307,3 +307,52 @@ async def test_top_up_velocity_and_chargeback_history_are_refused(
     )
     assert refused.status_code == 403
     assert "chargeback_history" in refused.json()["detail"]
+
+
+async def test_analysts_approve_or_deny_held_gifts(
+    api: httpx.AsyncClient, settings: Settings, unique: str
+) -> None:
+    from streams.contracts.gifts import GiftScreened
+
+    state = api._transport.app.state.platform  # type: ignore[attr-defined]
+    sender = f"held-{unique}"
+    await topped_up(api, settings, sender, 6000)
+
+    def held(sku: str, price: int) -> GiftScreened:
+        return GiftScreened(
+            gift_id=uuid.uuid4(),
+            sender_id=sender,
+            creator_id="c1",
+            room_id="r1",
+            gift_sku=sku,
+            quantity=1,
+            unit_price_coins=price,
+            total_coins=price,
+            decision="review",
+            rules=("high_value_new_account",),
+            producer="fraud",
+        )
+
+    castle, rocket = held("castle", 5000), held("rocket", 500)
+    await state.holds.hold(castle)
+    await state.holds.hold(castle)  # redelivered: still one hold
+    await state.holds.hold(rocket)
+    assert (await api.get("/v1/fraud/held-gifts", headers=auth(settings, sender))).status_code == 403
+    listed = (
+        await api.get("/v1/fraud/held-gifts?limit=500", headers=auth(settings, "tns-1", Role.ANALYST))
+    ).json()
+    mine = [i for i in listed["items"] if i["sender_id"] == sender]
+    assert sorted(i["gift_sku"] for i in mine) == ["castle", "rocket"]
+    analyst = auth(settings, "tns-1", Role.ANALYST)
+    approved = await api.post(f"/v1/fraud/held-gifts/{castle.gift_id}/approve", headers=analyst)
+    assert approved.json() == {
+        "gift_id": str(castle.gift_id),
+        "decision": "approved",
+        "outcome": "gift.settled",
+    }
+    again = await api.post(f"/v1/fraud/held-gifts/{castle.gift_id}/approve", headers=analyst)
+    assert (again.status_code, again.json()["detail"]) == (409, f"gift {castle.gift_id} was already approved")
+    denied = await api.post(f"/v1/fraud/held-gifts/{rocket.gift_id}/deny", headers=analyst)
+    assert denied.json()["outcome"] == "gift.rejected"
+    balance = (await api.get("/v1/wallet/balance", headers=auth(settings, sender))).json()
+    assert balance["available"] == 1000  # the castle was settled, the rocket was not

@@ -1,0 +1,86 @@
+"""Trust-and-safety: gifts the fraud rules held for review, approved or denied by an analyst."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from serving.api.state import PrincipalDep, StateDep
+from serving.exceptions import Conflict, Forbidden
+from streams.contracts.base import Role
+from streams.contracts.gifts import GiftRejected, GiftRejectReason
+from streams.gifts.holds import HoldDecided
+from streams.gifts.settlement import settle
+from streams.ledger.model import derived_id
+
+router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
+ANALYSTS = (Role.ANALYST, Role.ADMIN)
+
+
+def require_analyst(principal: Any) -> None:
+    if not principal.has(*ANALYSTS):
+        raise Forbidden("held gifts are for analysts and admins")
+
+
+@router.get("/held-gifts")
+async def held_gifts(state: StateDep, principal: PrincipalDep, limit: int = 100) -> dict[str, Any]:
+    require_analyst(principal)
+    held = await state.holds.open(min(max(limit, 1), 500))
+    return {
+        "items": [
+            h.model_dump(
+                mode="json",
+                include={
+                    "gift_id",
+                    "sender_id",
+                    "creator_id",
+                    "room_id",
+                    "gift_sku",
+                    "quantity",
+                    "total_coins",
+                    "rules",
+                    "occurred_at",
+                },
+            )
+            for h in held
+        ]
+    }
+
+
+@router.post("/held-gifts/{gift_id}/approve")
+async def approve(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Settle the held gift now, exactly like an allowed one (the ledger still checks funds)."""
+    require_analyst(principal)
+    try:
+        held = await state.holds.decide(gift_id, "approved", principal.user_id)
+    except HoldDecided as err:
+        raise Conflict(str(err)) from None
+    (outcome,) = await settle([held.model_copy(update={"decision": "allow"})], state.ledger)
+    await state.producer.send(outcome)
+    return {"gift_id": str(gift_id), "decision": "approved", "outcome": outcome.event_type}
+
+
+@router.post("/held-gifts/{gift_id}/deny")
+async def deny(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
+    require_analyst(principal)
+    try:
+        held = await state.holds.decide(gift_id, "denied", principal.user_id)
+    except HoldDecided as err:
+        raise Conflict(str(err)) from None
+    rejected = GiftRejected(
+        event_id=derived_id("gift-outcome", held.gift_id),
+        gift_id=held.gift_id,
+        sender_id=held.sender_id,
+        creator_id=held.creator_id,
+        room_id=held.room_id,
+        gift_sku=held.gift_sku,
+        total_coins=held.total_coins,
+        reason=GiftRejectReason.FRAUD_REVIEW,
+        detail=f"denied by {principal.user_id} after review: " + ", ".join(held.rules),
+        producer="api",
+    )
+    await asyncio.gather(state.producer.send(rejected))
+    return {"gift_id": str(gift_id), "decision": "denied", "outcome": rejected.event_type}

@@ -1,0 +1,68 @@
+"""Gifts held for review, in PostgreSQL: held once per gift id, decided once, by someone."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from streams.contracts.gifts import GiftScreened
+from streams.ledger.model import LedgerError
+
+HOLD = """
+INSERT INTO gift_holds (gift_id, sender_id, request, rules) VALUES (%(gift_id)s, %(sender)s, %(request)s, %(rules)s)
+ON CONFLICT (gift_id) DO NOTHING
+"""
+OPEN = "SELECT request FROM gift_holds WHERE decision IS NULL ORDER BY held_at LIMIT %(limit)s"
+CLAIM = "SELECT request, decision FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
+DECIDE = """
+UPDATE gift_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
+WHERE gift_id = %(gift_id)s AND decision IS NULL
+"""
+
+
+class HoldDecided(LedgerError):
+    """The hold was already approved or denied."""
+
+
+class GiftHolds:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def hold(self, screened: GiftScreened) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                HOLD,
+                {
+                    "gift_id": screened.gift_id,
+                    "sender": screened.sender_id,
+                    "request": Jsonb(screened.model_dump(mode="json")),
+                    "rules": list(screened.rules),
+                },
+            )
+
+    async def open(self, limit: int = 100) -> list[GiftScreened]:
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(OPEN, {"limit": limit})).fetchall()
+        return [GiftScreened.model_validate_json(_json(r[0])) for r in rows]
+
+    async def decide(
+        self, gift_id: uuid.UUID, decision: Literal["approved", "denied"], by: str
+    ) -> GiftScreened:
+        """Mark the hold decided (exactly once) and return the held request."""
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(CLAIM, {"gift_id": gift_id})).fetchone()
+            if row is None:
+                raise LedgerError(f"no gift {gift_id} is held")
+            if row[1] is not None:
+                raise HoldDecided(f"gift {gift_id} was already {row[1]}")
+            await conn.execute(DECIDE, {"gift_id": gift_id, "decision": decision, "by": by})
+            return GiftScreened.model_validate_json(_json(row[0]))
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
