@@ -139,6 +139,30 @@ class PaymentsSettings(BaseSettings):
     topup_expiry_s: int = 1800
 
 
+class FraudSettings(BaseSettings):
+    """Fraud rule thresholds and modes (``FRAUD_*``); ``*_SHADOW=true`` logs hits without acting."""
+
+    model_config = _config("FRAUD_")
+
+    gifts_per_minute: int = 30
+    gifts_per_minute_shadow: bool = False
+    coins_per_hour: int = 20_000
+    coins_per_hour_shadow: bool = False
+    high_value_coins: int = 5_000
+    new_account_s: int = 24 * 3600
+    high_value_new_account_shadow: bool = False
+    concentration_bps: int = 9_000
+    concentration_min_coins: int = 2_000
+    concentration_shadow: bool = True
+    topups_per_user_hour: int = 5
+    cents_per_user_hour: int = 50_000
+    cents_per_instrument_hour: int = 100_000
+    topups_per_device_hour: int = 10
+    topups_per_ip_hour: int = 20
+    chargebacks_block: int = 2
+    topup_rules_shadow: bool = False
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -174,6 +198,7 @@ class Settings(BaseSettings):
     money: MoneySettings = Field(default_factory=MoneySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")

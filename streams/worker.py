@@ -19,7 +19,7 @@ from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
 from streams.fraud.counters import RedisCounters
-from streams.fraud.rules import FraudConfig
+from streams.fraud.rules import gift_rules
 from streams.gifts.agents import register_settlement_agent
 from streams.gifts.holds import GiftHolds
 from streams.ledger.store import PostgresLedger
@@ -49,7 +49,7 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     register_probe_agent(app, PostgresProbeReceipts(pool), RedisAnnouncer(redis), dead_letters)
     ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
     producer = EventProducer(wire)
-    register_fraud_agent(app, RedisCounters(redis), FraudConfig(), producer, dead_letters)
+    register_fraud_agent(app, RedisCounters(redis), gift_rules(settings.fraud), producer, dead_letters)
     register_settlement_agent(app, ledger, GiftHolds(pool), producer, dead_letters)
     register_gift_fanout(app, RedisRoomEmitter(settings.redis.url), dead_letters)
     return app

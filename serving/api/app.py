@@ -27,7 +27,7 @@ from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.exceptions import ContractViolation
 from streams.fraud.counters import RedisCounters
-from streams.fraud.rules import TopUpConfig
+from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
             idempotency=IdempotencyStore(pool),
             counters=RedisCounters(redis),
             holds=GiftHolds(pool),
-            topup_rules=TopUpConfig(),
+            topup_rules=topup_rules(settings.fraud),
         )
         app.state.wire = wire
         try:

@@ -126,3 +126,61 @@ class Counters(Protocol):
     async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
         """Count the gift (once per gift id, however often it is delivered) and read the windows."""
         ...
+
+
+class FraudThresholds(Protocol):
+    """The settings the rules are built from (``streams.settings.FraudSettings``)."""
+
+    gifts_per_minute: int
+    gifts_per_minute_shadow: bool
+    coins_per_hour: int
+    coins_per_hour_shadow: bool
+    high_value_coins: int
+    new_account_s: int
+    high_value_new_account_shadow: bool
+    concentration_bps: int
+    concentration_min_coins: int
+    concentration_shadow: bool
+    topups_per_user_hour: int
+    cents_per_user_hour: int
+    cents_per_instrument_hour: int
+    topups_per_device_hour: int
+    topups_per_ip_hour: int
+    chargebacks_block: int
+    topup_rules_shadow: bool
+
+
+def gift_rules(t: FraudThresholds) -> FraudConfig:
+    return FraudConfig(
+        gifts_per_minute=Rule(
+            "gifts_per_minute", "review", t.gifts_per_minute, 60, t.gifts_per_minute_shadow
+        ),
+        coins_per_hour=Rule("coins_per_hour", "block", t.coins_per_hour, 3600, t.coins_per_hour_shadow),
+        high_value_new_account=Rule(
+            "high_value_new_account",
+            "review",
+            t.high_value_coins,
+            t.new_account_s,
+            t.high_value_new_account_shadow,
+        ),
+        creator_concentration=Rule(
+            "creator_concentration", "review", t.concentration_bps, 3600, t.concentration_shadow
+        ),
+        concentration_min_coins=t.concentration_min_coins,
+    )
+
+
+def topup_rules(t: FraudThresholds) -> TopUpConfig:
+    shadow = t.topup_rules_shadow
+    return TopUpConfig(
+        topups_per_user_hour=Rule("topups_per_user_hour", "block", t.topups_per_user_hour, 3600, shadow),
+        cents_per_user_hour=Rule("cents_per_user_hour", "review", t.cents_per_user_hour, 3600, shadow),
+        cents_per_instrument_hour=Rule(
+            "cents_per_instrument_hour", "block", t.cents_per_instrument_hour, 3600, shadow
+        ),
+        topups_per_device_hour=Rule(
+            "topups_per_device_hour", "review", t.topups_per_device_hour, 3600, shadow
+        ),
+        topups_per_ip_hour=Rule("topups_per_ip_hour", "review", t.topups_per_ip_hour, 3600, shadow),
+        chargebacks=Rule("chargeback_history", "block", t.chargebacks_block, 90 * 24 * 3600, shadow),
+    )

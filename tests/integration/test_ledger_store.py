@@ -227,3 +227,39 @@ def test_expired_pending_top_ups_are_voided(ledger_dsn: str) -> None:
         await check_invariants(ledger)
 
     asyncio.run(with_ledger(ledger_dsn, body))
+
+
+def test_balance_at_a_point_in_time(ledger_dsn: str) -> None:
+    async def body(ledger: PostgresLedger) -> None:
+        from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
+
+        wallet = "user_coins:timeline"
+        await ledger.post(
+            [
+                Transfer(
+                    uuid.uuid4(), uuid.uuid4(), "topup", Flags.POSTED, COINS, 100, COIN_ISSUANCE, wallet, "t"
+                )
+            ]
+        )
+        between = datetime.now(UTC)
+        await asyncio.sleep(0.01)
+        await ledger.post(
+            [
+                Transfer(
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    "adjustment",
+                    Flags.POSTED,
+                    COINS,
+                    30,
+                    wallet,
+                    COIN_ISSUANCE,
+                    "t",
+                )
+            ]
+        )
+        assert await ledger.balance_at(wallet, between - timedelta(hours=1)) == 0
+        assert await ledger.balance_at(wallet, between) == 100
+        assert await ledger.balance_at(wallet, datetime.now(UTC)) == 70
+
+    asyncio.run(with_ledger(ledger_dsn, body))

@@ -91,3 +91,19 @@ async def test_screening_emits_one_alert_per_hit_with_stable_ids() -> None:
     assert again[0].event_id == screened[-1].event_id
     assert again_alerts[0].event_id == alerts[-1].event_id
     assert counters.gifts == 32
+
+
+def test_rules_come_from_settings(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from streams.fraud.rules import gift_rules, topup_rules
+    from streams.settings import FraudSettings
+
+    monkeypatch.setenv("FRAUD_GIFTS_PER_MINUTE", "3")
+    monkeypatch.setenv("FRAUD_GIFTS_PER_MINUTE_SHADOW", "true")
+    monkeypatch.setenv("FRAUD_TOPUPS_PER_USER_HOUR", "1")
+    settings = FraudSettings()
+    rules = gift_rules(settings)
+    decision = evaluate(facts(gifts_last_minute=4), rules)
+    assert decision.outcome == "allow"  # shadow: alert only
+    assert [h.rule.name for h in decision.hits] == ["gifts_per_minute"]
+    assert topup_rules(settings).topups_per_user_hour.threshold == 1
+    assert gift_rules(FraudSettings(_env_file=None)).gifts_per_minute.threshold >= 1
