@@ -140,9 +140,7 @@ async def main_async() -> dict[str, object]:
         print(f"naive settlement: {NAIVE_GIFTS:,} gifts, one transaction each ...", flush=True)
         naive_rate = await naive(ledger, gifts(run, NAIVE_GIFTS, rng))
         print(f"  {naive_rate:,.0f} gifts/s", flush=True)
-        totals, _ = await ledger.totals()
-        conserved = sum(t.balance for t in totals.values()) == 0
-        overdrawn = [a for a, t in totals.items() if a.startswith("user_coins:") and t.available < 0]
+        audit = await ledger.audit()
         await pool.close()
     finally:
         with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
@@ -159,8 +157,9 @@ async def main_async() -> dict[str, object]:
         "batch": BATCH,
         "workers": WORKERS,
         "replay_batch_ms": round(replay_ms, 1),
-        "conserved": conserved,
-        "overdrawn_wallets": len(overdrawn),
+        "conserved": all(v == 0 for v in audit.sums.values()),
+        "overdrawn_wallets": len(audit.overdrawn),
+        "reconciled": not audit.unreconciled,
         "measured_at": datetime.now(UTC).isoformat(),
     }
 
@@ -325,7 +324,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"written to {RESULTS.relative_to(REPO_ROOT)}")
-    return 0 if result["conserved"] and not result["overdrawn_wallets"] else 1
+    return 0 if result["conserved"] and not result["overdrawn_wallets"] and result["reconciled"] else 1
 
 
 if __name__ == "__main__":

@@ -37,8 +37,7 @@ from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.gifts import GiftRequested
 from streams.contracts.probes import PlatformProbe
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
-from streams.ledger.model import Totals
-from streams.ledger.store import PostgresLedger
+from streams.ledger.store import Audit, PostgresLedger
 from streams.probes.handlers import channel_for
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
@@ -264,24 +263,13 @@ async def top_up(settings: Settings, viewers: list[str], seed: int) -> int:
     return total
 
 
-async def ledger_check(settings: Settings) -> tuple[dict[str, int], int, bool]:
-    """Conservation per asset, wallets below zero, and account totals recomputed from transfers."""
+async def ledger_audit(settings: Settings) -> Audit:
     pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
     await pool.open(wait=True)
     try:
-        ledger = PostgresLedger(pool)
-        totals, assets = await ledger.totals()
-        recomputed = await ledger.totals_from_transfers()
+        return await PostgresLedger(pool).audit()
     finally:
         await pool.close()
-    sums: dict[str, int] = {}
-    for account_id, t in totals.items():
-        sums[assets[account_id]] = sums.get(assets[account_id], 0) + t.balance
-    negative = sum(
-        1 for a, t in totals.items() if a.startswith(("user_coins:", "creator_earnings:")) and t.available < 0
-    )
-    reconciled = all(recomputed.get(a, Totals()) == t for a, t in totals.items())
-    return sums, negative, reconciled
 
 
 def simulation(
@@ -349,10 +337,10 @@ def simulation(
         f"gifts      {len(gift_ids)} requested -> settlement agent -> {settled} settled ({settled_coins:,} coins), "
         f"{rejected} rejected; every outcome in ClickHouse {time.monotonic() - acked:.1f}s after the last ack"
     )
-    sums, negative, reconciled = asyncio.run(ledger_check(settings))
+    audit = asyncio.run(ledger_audit(settings))
     print(
-        f"ledger     conservation per asset: {sums} (all must be 0); wallets below zero: {negative}; "
-        f"account totals = transfers: {reconciled}"
+        f"ledger     conservation per asset: {audit.sums} (all must be 0); accounts overdrawn: "
+        f"{len(audit.overdrawn)}; account totals = transfers: {not audit.unreconciled}"
     )
     today = datetime.now(UTC).date().isoformat()
     for name, params in (
@@ -370,8 +358,7 @@ def simulation(
         if name != "gift_revenue_by_type":  # the warehouse holds other runs too: show this one's rows
             rows = [r for r in rows if str(r[0]).startswith(run_id)]
         print(render(list(result.column_names), rows[:8], "table"))
-    books_ok = all(v == 0 for v in sums.values()) and negative == 0 and reconciled
-    return 0 if counted >= produced and settled + rejected == len(gift_ids) and books_ok else 1
+    return 0 if counted >= produced and settled + rejected == len(gift_ids) and audit.ok else 1
 
 
 if __name__ == "__main__":

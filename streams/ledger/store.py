@@ -33,9 +33,11 @@ from streams.ledger.model import (
     UnknownTransfer,
     account,
     apply,
+    conserved,
     decide_gifts,
     derived_id,
     kind_of,
+    overdrawn,
     owner_of,
     unique_by_id,
 )
@@ -46,6 +48,20 @@ COPY_TRANSFERS = (
     "COPY ledger_transfers (id, posting_id, kind, flags, asset, amount, debit_account, credit_account, reference_id) "
     "FROM STDIN"
 )
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The books' health: balances per asset (all must be 0), accounts overdrawn (none may be),
+    accounts whose totals differ from what their transfers say (none may)."""
+
+    sums: dict[str, int]
+    overdrawn: list[str]
+    unreconciled: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(v == 0 for v in self.sums.values()) and not self.overdrawn and not self.unreconciled
 
 
 @dataclass(frozen=True)
@@ -458,6 +474,15 @@ class PostgresLedger:
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(SQL["totals_from_transfers"])).fetchall()
         return {r[0]: Totals(int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+    async def audit(self) -> Audit:
+        totals, assets = await self.totals()
+        recomputed = await self.totals_from_transfers()
+        return Audit(
+            sums=conserved(totals, assets),
+            overdrawn=overdrawn(totals),
+            unreconciled=[a for a, t in totals.items() if recomputed.get(a, Totals()) != t],
+        )
 
     async def balance(self, account_id: str) -> Totals:
         async with self._pool.connection() as conn:
