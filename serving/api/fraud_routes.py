@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,10 +10,9 @@ from fastapi import APIRouter
 from serving.api.state import PrincipalDep, StateDep
 from serving.exceptions import Conflict, Forbidden
 from streams.contracts.base import Role
-from streams.contracts.gifts import GiftRejected, GiftRejectReason
+from streams.contracts.gifts import GiftRejectReason
 from streams.gifts.holds import HoldDecided
-from streams.gifts.settlement import settle
-from streams.ledger.model import derived_id
+from streams.gifts.settlement import rejected, settle
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
 ANALYSTS = (Role.ANALYST, Role.ADMIN)
@@ -70,17 +68,10 @@ async def deny(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> 
         held = await state.holds.decide(gift_id, "denied", principal.user_id)
     except HoldDecided as err:
         raise Conflict(str(err)) from None
-    rejected = GiftRejected(
-        event_id=derived_id("gift-outcome", held.gift_id),
-        gift_id=held.gift_id,
-        sender_id=held.sender_id,
-        creator_id=held.creator_id,
-        room_id=held.room_id,
-        gift_sku=held.gift_sku,
-        total_coins=held.total_coins,
-        reason=GiftRejectReason.FRAUD_REVIEW,
-        detail=f"denied by {principal.user_id} after review: " + ", ".join(held.rules),
-        producer="api",
+    outcome = rejected(
+        held,
+        GiftRejectReason.FRAUD_REVIEW,
+        f"denied by {principal.user_id} after review: " + ", ".join(held.rules),
     )
-    await asyncio.gather(state.producer.send(rejected))
-    return {"gift_id": str(gift_id), "decision": "denied", "outcome": rejected.event_type}
+    await state.producer.send(outcome)
+    return {"gift_id": str(gift_id), "decision": "denied", "outcome": outcome.event_type}

@@ -34,6 +34,16 @@ def fraud_problem(request: GiftRequested | GiftScreened) -> tuple[GiftRejectReas
     return reason, "held by fraud rules: " + ", ".join(request.rules)
 
 
+def refusal(
+    request: GiftRequested | GiftScreened, catalog: Mapping[str, int]
+) -> tuple[GiftRejectReason, str] | None:
+    """Why the gift is refused before the ledger sees it (fraud hold or block, unknown price)."""
+    problem = catalog_problem(request, catalog)
+    if problem is not None:
+        return GiftRejectReason.UNKNOWN_GIFT, problem
+    return fraud_problem(request)
+
+
 def rejected(r: GiftRequested | GiftScreened, reason: GiftRejectReason, detail: str) -> GiftRejected:
     return GiftRejected(
         event_id=derived_id("gift-outcome", r.gift_id),
@@ -56,31 +66,27 @@ async def settle(
 ) -> list[GiftSettled | GiftRejected]:
     """One outcome event per request, in order. Event ids derive from the gift id, so a request
     delivered twice yields the same outcome event twice, which consumers collapse by id."""
-    to_ledger = [r for r in requests if catalog_problem(r, catalog) is None and fraud_problem(r) is None]
+    refused = {r.gift_id: refusal(r, catalog) for r in requests}
     outcomes = await ledger.settle_gifts(
         [
             GiftRequest(
                 r.gift_id, r.sender_id, r.creator_id, r.room_id, r.gift_sku, r.quantity, r.total_coins
             )
-            for r in to_ledger
+            for r in requests
+            if refused[r.gift_id] is None
         ]
     )
     by_gift = {o.gift_id: o for o in outcomes}
     events: list[GiftSettled | GiftRejected] = []
     for r in requests:
-        outcome = by_gift.get(r.gift_id)
-        problem = catalog_problem(r, catalog)
-        held = fraud_problem(r)
-        if held is not None:
-            events.append(rejected(r, *held))
+        refused_for = refused[r.gift_id]
+        if refused_for is not None:
+            events.append(rejected(r, *refused_for))
             continue
-        if problem is not None or outcome is None or not outcome.settled:
-            reason = (
-                GiftRejectReason(outcome.reason)
-                if outcome and outcome.reason
-                else GiftRejectReason.UNKNOWN_GIFT
-            )
-            events.append(rejected(r, reason, problem or ""))
+        outcome = by_gift[r.gift_id]
+        if not outcome.settled:
+            reason = GiftRejectReason(outcome.reason) if outcome.reason else GiftRejectReason.UNKNOWN_GIFT
+            events.append(rejected(r, reason, ""))
             continue
         share, fee = split(r.total_coins, ledger.creator_share_bps)
         assert outcome.posting_id is not None
