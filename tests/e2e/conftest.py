@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from streams.settings import REPO_ROOT
-from tests.integration.conftest import producer, settings, start_worker, unique, wire  # noqa: F401
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.integration.conftest import (  # noqa: F401
+    free_port,
+    producer,
+    settings,
+    spawn,
+    start_worker,
+    stop_process,
+    unique,
+    wire,
+)
 
 
 @pytest.fixture
@@ -29,12 +30,8 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 
     def start(node_id: str) -> str:
         port = free_port()
-        log = (tmp_path / f"{node_id}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "serving.gateway", "--port", str(port), "--node-id", node_id],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        proc = spawn(
+            ["-m", "serving.gateway", "--port", str(port), "--node-id", node_id], tmp_path / f"{node_id}.log"
         )
         procs.append(proc)
         deadline = time.monotonic() + 30
@@ -47,5 +44,4 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 
     yield start
     for proc in procs:
-        proc.terminate()
-        proc.wait(20)
+        stop_process(proc)

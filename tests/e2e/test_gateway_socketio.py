@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,31 +22,9 @@ from streams.topics import TOPICS
 NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def gateway(tmp_path: Path) -> str:
-    port = free_port()
-    log = (tmp_path / "gateway.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving.gateway", "--port", str(port), "--node-id", "gw-test"],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(20)
+def gateway(start_gateway: Callable[[str], str]) -> str:
+    return start_gateway("gw-test")
 
 
 def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Settings, unique: str) -> None:

@@ -3,57 +3,25 @@ viewer on node A as the room's gift animation, and the sender as a balance updat
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from psycopg_pool import AsyncConnectionPool
-
 from serving.auth.tokens import issue
 from streams.contracts.base import Role
-from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
-from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
 from tests.e2e.test_gateway_socketio import NODE_MODULES
-from tests.integration.conftest import Worker
-
-
-def fund(settings: Settings, user: str, coins: int) -> None:
-    async def run() -> None:
-        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=1, open=False)
-        await pool.open(wait=True)
-        try:
-            await PostgresLedger(pool).post(
-                [
-                    Transfer(
-                        uuid.uuid4(),
-                        uuid.uuid4(),
-                        "topup",
-                        Flags.POSTED,
-                        COINS,
-                        coins,
-                        COIN_ISSUANCE,
-                        f"user_coins:{user}",
-                        "test",
-                    )
-                ]
-            )
-        finally:
-            await pool.close()
-
-    asyncio.run(run())
+from tests.integration.conftest import Worker, fund
 
 
 def test_a_settled_gift_reaches_the_room_and_the_sender_across_nodes(
     start_gateway: Callable[[str], str], start_worker: Callable[[], Worker], settings: Settings, unique: str
 ) -> None:
     sender, viewer, creator = f"sender-{unique}", f"viewer-{unique}", f"creator-{unique}"
-    fund(settings, sender, 100)
+    fund(settings.postgres.dsn(), sender, 100)
     worker = start_worker()
     url_a, url_b = start_gateway("gw-a"), start_gateway("gw-b")
     secret = settings.auth.token_secret.get_secret_value()

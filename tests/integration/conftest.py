@@ -5,19 +5,23 @@ A service that does not answer fails the test with the command to run; nothing i
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import confluent_kafka
 import confluent_kafka.admin
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
@@ -25,9 +29,13 @@ from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
 from streams.contracts.probes import PlatformProbe
+from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
+from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
 from warehouse.client import connect
+
+T = TypeVar("T")
 
 WORKER_TOPICS = [
     TOPICS.for_event(GiftRequested),
@@ -84,34 +92,81 @@ def read_topic(
     return found
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``python <args>`` from the repository, output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def run_with_ledger(dsn: str, body: Callable[[PostgresLedger], Awaitable[T]]) -> T:
+    pool = AsyncConnectionPool(dsn, min_size=1, max_size=4, open=False)
+    await pool.open(wait=True)
+    try:
+        return await body(PostgresLedger(pool))
+    finally:
+        await pool.close()
+
+
+def fund(dsn: str, user: str, coins: int) -> None:
+    """Put ``coins`` in a user's wallet (a posted top-up), as test setup."""
+    transfer = Transfer(
+        uuid.uuid4(),
+        uuid.uuid4(),
+        "topup",
+        Flags.POSTED,
+        COINS,
+        coins,
+        COIN_ISSUANCE,
+        f"user_coins:{user}",
+        "test",
+    )
+    asyncio.run(run_with_ledger(dsn, lambda ledger: ledger.post([transfer])))
+
+
 class Worker:
     """A real Faust worker process (python -m streams.worker) with its own consumer group."""
+
+    ARGS = ("-m", "streams.worker", "--loglevel", "warn", "--app-id")
 
     def __init__(self, app_id: str, log_path: Path, bootstrap_servers: str) -> None:
         self.app_id = app_id
         self.log_path = log_path
         # The new consumer group starts at the current end of its topics, not their history.
         start_group_at_end(bootstrap_servers, app_id, WORKER_TOPICS)
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"],
-            cwd=REPO_ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        self.proc = spawn([*self.ARGS, app_id], log_path)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill_and_restart(self) -> None:
+        """SIGKILL (no shutdown, no commit: what was in flight comes again), then the same group."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = spawn([*self.ARGS, self.app_id], self.log_path)
+
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+        stop_process(self.proc)
 
 
 @pytest.fixture

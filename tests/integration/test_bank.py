@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,16 +19,14 @@ import psycopg
 
 from serving.api.webhooks import sign
 from serving.auth.tokens import issue
-from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.base import Role
-from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
-from streams.contracts.probes import PlatformProbe
+from streams.contracts.gifts import GiftRequested
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import derived_id
-from streams.settings import REPO_ROOT, Settings
-from streams.topics import TOPICS
+from streams.settings import Settings
+from tests.integration.conftest import Worker, free_port, spawn, stop_process
 
 USERS = 24
 CREATORS = 4
@@ -40,61 +34,17 @@ GIFTS = 360
 SKUS = ["rose", "heart", "star"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, *args],
-        cwd=REPO_ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-class Worker:
-    """The Faust worker as a process we can kill -9 and start again in the same consumer group."""
-
-    def __init__(self, app_id: str, log: Path) -> None:
-        self.app_id, self.log = app_id, log
-        self.proc = spawn(["-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"], log)
-
-    def kill_and_restart(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)  # no shutdown, no commit: what was in flight comes again
-        self.proc.wait(10)
-        self.proc = spawn(["-m", "streams.worker", "--app-id", self.app_id, "--loglevel", "warn"], self.log)
-
-
-def test_bank(settings: Settings, wire: KafkaWire, tmp_path: Path, unique: str) -> None:
+def test_bank(
+    settings: Settings, wire: KafkaWire, tmp_path: Path, unique: str, start_worker: Callable[[], Worker]
+) -> None:
     port = free_port()
     api = spawn(["-m", "serving.api", "--port", str(port)], tmp_path / "api.log")
-    app_id = f"bank-{unique}"
-    # A new consumer group starts where the topics end now, not at their history.
-    start_group_at_end(
-        settings.kafka.bootstrap_servers,
-        app_id,
-        [
-            TOPICS.for_event(GiftRequested),
-            TOPICS.for_event(GiftScreened),
-            TOPICS.for_event(GiftSettled),
-            TOPICS.for_event(PlatformProbe),
-        ],
-    )
-    worker = Worker(app_id, tmp_path / "worker.log")
+    worker = start_worker()
     try:
         accepted = asyncio.run(drive(settings, port, unique, wire, worker))
         check_books(settings, accepted, unique, tmp_path)
     finally:
-        for proc in (api, worker.proc):
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(api)
 
 
 async def drive(

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
-from psycopg_pool import AsyncConnectionPool
 
 from streams.ledger.model import (
     GiftRequest,
@@ -26,6 +25,7 @@ from streams.ledger.model import (
 from streams.ledger.store import PostgresLedger
 from streams.postgres.migrate import migrate
 from streams.settings import Settings
+from tests.integration.conftest import run_with_ledger
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +38,6 @@ def ledger_dsn(settings: Settings) -> Iterator[str]:
     yield dsn
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
-
-
-async def with_ledger(dsn: str, body):  # type: ignore[no-untyped-def]
-    pool = AsyncConnectionPool(dsn, min_size=1, max_size=4, open=False)
-    await pool.open(wait=True)
-    try:
-        return await body(PostgresLedger(pool, creator_share_bps=7000))
-    finally:
-        await pool.close()
 
 
 async def check_invariants(ledger: PostgresLedger) -> None:
@@ -118,7 +109,7 @@ def test_random_histories_keep_the_books_balanced(ledger_dsn: str, ops: list[tup
                 assert outcomes[0].gift_id == gift.gift_id
             await check_invariants(ledger)
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))
 
 
 def test_a_wallet_cannot_go_negative_even_bypassing_the_domain(ledger_dsn: str) -> None:
@@ -140,7 +131,7 @@ def test_a_wallet_cannot_go_negative_even_bypassing_the_domain(ledger_dsn: str) 
             await ledger.post([spend])
         assert (await ledger.balance("user_coins:broke")).balance == 0
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))
 
 
 def test_history_is_append_only_and_ids_are_not_reusable(ledger_dsn: str) -> None:
@@ -177,7 +168,7 @@ def test_history_is_append_only_and_ids_are_not_reusable(ledger_dsn: str) -> Non
                 ]
             )
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))
     with (
         psycopg.connect(ledger_dsn, autocommit=True) as conn,
         pytest.raises(psycopg.errors.RaiseException, match="append-only"),
@@ -205,7 +196,7 @@ def test_refund_of_spent_coins_becomes_debt_not_a_negative_wallet(ledger_dsn: st
         assert [line.kind for line in page] == ["gift", "gift_fee"]
         await check_invariants(ledger)
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))
 
 
 def test_expired_pending_top_ups_are_voided(ledger_dsn: str) -> None:
@@ -218,7 +209,7 @@ def test_expired_pending_top_ups_are_voided(ledger_dsn: str) -> None:
         assert (await ledger.balance("user_coins:late")).credits_pending == 0
         await check_invariants(ledger)
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))
 
 
 def test_balance_at_a_point_in_time(ledger_dsn: str) -> None:
@@ -254,4 +245,4 @@ def test_balance_at_a_point_in_time(ledger_dsn: str) -> None:
         assert await ledger.balance_at(wallet, between) == 100
         assert await ledger.balance_at(wallet, datetime.now(UTC)) == 70
 
-    asyncio.run(with_ledger(ledger_dsn, body))
+    asyncio.run(run_with_ledger(ledger_dsn, body))

@@ -12,17 +12,16 @@ from collections.abc import Iterator
 import confluent_kafka
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from streams.bus.consumer import headers_of
 from streams.bus.wire import KafkaWire
 from streams.contracts.ledger import LedgerPosted
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.relay import H_SOURCE, OutboxRelay, RelayBusy
-from streams.ledger.store import PostgresLedger
 from streams.postgres.migrate import migrate
 from streams.settings import Settings
 from streams.topics import TOPICS
+from tests.integration.conftest import run_with_ledger
 
 POSTINGS = TOPICS.for_event(LedgerPosted)
 
@@ -40,15 +39,7 @@ def schema_dsn(settings: Settings, unique: str) -> Iterator[tuple[str, str]]:
 
 
 def post(dsn: str, transfers: list[Transfer]) -> None:
-    async def run() -> None:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False)
-        await pool.open(wait=True)
-        try:
-            await PostgresLedger(pool).post(transfers)
-        finally:
-            await pool.close()
-
-    asyncio.run(run())
+    asyncio.run(run_with_ledger(dsn, lambda ledger: ledger.post(transfers)))
 
 
 def published(settings: Settings, source: str, expected: int) -> list[dict[str, object]]:

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
@@ -18,26 +17,13 @@ from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.contracts.fraud import FraudAlert
 from streams.contracts.gifts import GiftRequested, GiftSettled
-from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import Settings
 from streams.topics import TOPICS
-from tests.integration.conftest import Worker
+from tests.integration.conftest import Worker, fund, run_with_ledger
 
 REQUESTS = TOPICS.for_event(GiftRequested)
 OUTCOMES = TOPICS.for_event(GiftSettled)
-
-
-def ledger_call(settings: Settings, body):  # type: ignore[no-untyped-def]
-    async def run():  # type: ignore[no-untyped-def]
-        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
-        await pool.open(wait=True)
-        try:
-            return await body(PostgresLedger(pool))
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
 
 
 def request(sender: str, creator: str, sku: str, price: int, quantity: int = 1) -> GiftRequested:
@@ -62,24 +48,7 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
     unique: str,
 ) -> None:
     sender, creator = f"viewer-{unique}", f"creator-{unique}"
-    ledger_call(
-        settings,
-        lambda ledger: ledger.post(
-            [
-                Transfer(
-                    uuid.uuid4(),
-                    uuid.uuid4(),
-                    "topup",
-                    Flags.POSTED,
-                    COINS,
-                    100,
-                    COIN_ISSUANCE,
-                    f"user_coins:{sender}",
-                    "t",
-                )
-            ]
-        ),
-    )
+    fund(settings.postgres.dsn(), sender, 100)
     ok = request(sender, creator, "rose", 10, quantity=3)
     castle = request(f"new-{unique}", creator, "castle", 5000)  # high value from a brand-new account
     too_dear = request(sender, creator, "rocket", 500)
@@ -134,7 +103,7 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
             await ledger.balance(f"creator_earnings:{creator}")
         ).balance
 
-    assert ledger_call(settings, balances) == (70, 21)
+    assert asyncio.run(run_with_ledger(settings.postgres.dsn(), balances)) == (70, 21)
     dead = find_record(
         settings.kafka.bootstrap_servers, REQUESTS.dead_letter, lambda m: m.key() == sender.encode()
     )
