@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from serving.api.idempotency import SQL
 from serving.api.models import (
     Balance,
     Earnings,
@@ -35,9 +35,7 @@ from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, T
 from streams.fraud.rules import evaluate_topup
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import AccountKind, account, derived_id
-from streams.postgres.named_sql import load
 
-SQL = load(Path(__file__).with_name("api.sql"))
 PRODUCER = "api"
 router = APIRouter(prefix="/v1")
 

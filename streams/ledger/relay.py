@@ -16,7 +16,6 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import confluent_kafka
@@ -29,11 +28,10 @@ from streams.bus.wire import KafkaWire
 from streams.contracts.codec import encode
 from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
 from streams.exceptions import PlatformError
-from streams.postgres.named_sql import load
+from streams.ledger.store import SQL
 from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
-SQL = load(Path(__file__).with_name("ledger.sql"))
 POSTINGS = TOPICS.for_event(LedgerPosted)
 H_SOURCE = "outbox.source"
 H_SEQ = "outbox.seq"

@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from ops.services import ClickHouse, Kafka, Postgres
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
+from tests.integration.conftest import free_port
 
 
 def test_the_broker_reports_apache_kafka_4(settings: Settings) -> None:
@@ -69,9 +70,7 @@ def test_a_service_that_cannot_start_fails_up_with_its_own_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A data folder from another PostgreSQL major version: the server refuses it, in its words.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         "PLATFORM_CACHE_DIR": str(tmp_path / "cache"),
         "POSTGRES_URL": f"postgresql://platform@127.0.0.1:{port}/platform",

@@ -19,6 +19,7 @@ from streams.contracts.chat import ChatMessageAccepted
 from streams.contracts.gifts import GiftSettled
 from streams.settings import Settings
 from streams.topics import TOPICS
+from tests.integration.conftest import free_port
 from warehouse.client import connect
 from warehouse.migrate import migrate
 
@@ -137,7 +138,6 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     settings: Settings, wire: KafkaWire, producer: EventProducer, warehouse_db: Any, unique: str
 ) -> None:
     import json
-    import socket
     import threading
 
     import httpx
@@ -158,9 +158,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     wire.produce(CHAT.name, out_of_range, key=room.encode()).result(10)
     producer.send_sync(good)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     metrics = SinkMetrics(port)
     writer = WarehouseWriter(warehouse_db, group, metrics)
     consumer = sink_consumer(settings, wire, group, writer)
