@@ -162,7 +162,7 @@ async def screen_topup(state: Any, request: Request, user: str, topup_id: Any, b
             )
         )
     if decision.outcome == "block":
-        raise Forbidden("top-up refused by fraud rules: " + ", ".join(decision.enforced))
+        raise Forbidden("top-up refused by fraud rules: " + ", ".join(decision.decisive))
 
 
 @router.post("/payments/webhook", tags=["payments"])

@@ -97,6 +97,11 @@ class Decision:
     def enforced(self) -> tuple[str, ...]:
         return tuple(h.rule.name for h in self.hits if not h.rule.shadow)
 
+    @property
+    def decisive(self) -> tuple[str, ...]:
+        """The enforced rules whose outcome is the decision (what to tell the user)."""
+        return tuple(h.rule.name for h in self.hits if not h.rule.shadow and h.rule.outcome == self.outcome)
+
 
 def evaluate(facts: GiftFacts, config: FraudConfig) -> Decision:
     hits: list[Hit] = []

@@ -282,7 +282,10 @@ async def test_top_up_velocity_and_chargeback_history_are_refused(
     alert = find_record(
         settings.kafka.bootstrap_servers,
         TOPICS.for_event(FraudAlert).name,
-        lambda m: json.loads(m.value())["user_id"] == user,
+        lambda m: (
+            json.loads(m.value())["user_id"] == user
+            and json.loads(m.value())["rule"] == "topups_per_user_hour"
+        ),
     )
     assert alert is not None
     assert json.loads(alert.value())["outcome"] == "block"
