@@ -163,6 +163,25 @@ class FraudSettings(BaseSettings):
     topup_rules_shadow: bool = False
 
 
+class RoomSettings(BaseSettings):
+    """Chat limits and the real-time room's timings. Limits count messages per window; moderators
+    and the room's creator get ``privileged_factor`` times the room limit."""
+
+    model_config = _config("ROOMS_")
+
+    chat_limit: int = Field(default=20, ge=1)
+    chat_window_s: int = Field(default=30, ge=1)
+    global_chat_limit: int = Field(default=60, ge=1)
+    privileged_factor: int = Field(default=5, ge=1)
+    unique_window_s: int = Field(default=30, ge=1)
+    history_messages: int = Field(default=200, ge=1)
+    history_window_s: int = Field(default=120, ge=1)
+    reaction_window_ms: int = Field(default=250, ge=10)
+    occupancy_interval_s: float = Field(default=2.0, gt=0)
+    node_heartbeat_s: float = Field(default=2.0, gt=0)
+    node_ttl_s: float = Field(default=6.0, gt=0)
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -199,6 +218,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
+    rooms: RoomSettings = Field(default_factory=RoomSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")

@@ -26,6 +26,13 @@ from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.probes.agents import register_probe_agent
 from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
+from streams.rooms.agents import register_room_agents
+from streams.rooms.directory import RoomDirectory
+from streams.rooms.gate import ChatGate
+from streams.rooms.history import ChatHistory
+from streams.rooms.holds import ChatHolds
+from streams.rooms.moderation import ChatModerator
+from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 
 
@@ -51,7 +58,19 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     producer = EventProducer(wire)
     register_fraud_agent(app, RedisCounters(redis), gift_rules(settings.fraud), producer, dead_letters)
     register_settlement_agent(app, ledger, GiftHolds(pool), producer, dead_letters)
-    register_gift_fanout(app, RedisRoomEmitter(settings.redis.url), dead_letters)
+    emitter = RedisRoomEmitter(settings.redis.url)
+    register_gift_fanout(app, emitter, dead_letters)
+    rooms = settings.rooms
+    register_room_agents(
+        app,
+        moderator=ChatModerator(RoomDirectory(pool, redis), ChatGate(redis), ChatHolds(pool), rooms, app_id),
+        history=ChatHistory(redis, max_messages=rooms.history_messages, window_s=rooms.history_window_s),
+        board=PresenceBoard(redis, node_ttl_s=rooms.node_ttl_s),
+        emitter=emitter,
+        producer=producer,
+        dead_letters=dead_letters,
+        settings=rooms,
+    )
     return app
 
 

@@ -20,6 +20,9 @@ class ModerationKind(StrEnum):
     SET_BANNED_TERMS = "set_banned_terms"
     APPROVE_HELD = "approve_held"
     DENY_HELD = "deny_held"
+    ADD_MODERATOR = "add_moderator"
+    REMOVE_MODERATOR = "remove_moderator"
+    CLOSE_ROOM = "close_room"
 
 
 ParamValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | list[str]

@@ -12,3 +12,8 @@ class RoomEmitter(Protocol):
 def user_room(user_id: str) -> str:
     """Every connection of a user joins this room, so per-user updates reach all their devices."""
     return f"user:{user_id}"
+
+
+def moderators_room(room_id: str) -> str:
+    """The room's moderators (and creator) also join this room: held messages, the audit trail."""
+    return f"mods:{room_id}"

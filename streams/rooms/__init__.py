@@ -1,0 +1,1 @@
+"""Live rooms: the room directory, chat moderation, history for reconnects, presence, reactions."""

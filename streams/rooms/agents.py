@@ -1,0 +1,122 @@
+"""The room agents: moderation, chat fan-out, the audit trail to rooms, reactions, presence.
+
+chat.submitted      -> moderation (batched)         -> chat.decisions
+chat.decisions      -> history + fan-out (Redis)    -> room / sender / moderators
+moderation.actions  -> fan-out                      -> room / moderators
+reactions.submitted -> coalescer, flushed per window -> reactions.bursts + fan-out
+presence.events     -> presence board; counted every interval -> presence.occupancy + fan-out
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.faust_io import contract_batches, contract_events
+from streams.bus.producer import EventProducer
+from streams.contracts.chat import (
+    ChatMessageAccepted,
+    ChatMessageDeleted,
+    ChatMessageHeld,
+    ChatMessageRejected,
+    ChatMessageSubmitted,
+)
+from streams.contracts.moderation import ModerationAction
+from streams.contracts.presence import PresenceJoined, PresenceLeft, RoomOccupancy
+from streams.contracts.reactions import ReactionSubmitted
+from streams.fanout.ports import RoomEmitter
+from streams.fanout.rooms import History, fan_out_burst, fan_out_chat, fan_out_moderation, fan_out_occupancy
+from streams.faust_app import PlatformApp
+from streams.rooms.coalesce import ReactionCoalescer
+from streams.rooms.moderation import ChatModerator
+from streams.rooms.presence import PresenceBoard
+from streams.settings import RoomSettings
+from streams.topics import TOPICS
+
+log = structlog.get_logger(__name__)
+
+
+def register_room_agents(
+    app: PlatformApp,
+    *,
+    moderator: ChatModerator,
+    history: History,
+    board: PresenceBoard,
+    emitter: RoomEmitter,
+    producer: EventProducer,
+    dead_letters: DeadLetterPublisher,
+    settings: RoomSettings,
+) -> None:
+    submitted = TOPICS.for_event(ChatMessageSubmitted)
+    decisions = TOPICS.for_event(ChatMessageAccepted)
+    actions = TOPICS.for_event(ModerationAction)
+    taps = TOPICS.for_event(ReactionSubmitted)
+    presence = TOPICS.for_event(PresenceJoined)
+
+    @app.agent(app.raw_topic(submitted), name="chat-moderation")
+    async def chat_moderation(stream: Any) -> None:
+        async for batch in contract_batches(stream, submitted, dead_letters, max_records=500, within_s=0.005):
+            messages = [e for e in batch if isinstance(e, ChatMessageSubmitted)]
+            outcomes = await moderator.decide(messages)
+            # Published before Faust acknowledges the batch; a redelivered message gets the
+            # decision the gate remembered for its id, under the same event id.
+            await asyncio.gather(*(producer.send(event) for event in outcomes))
+
+    @app.agent(app.raw_topic(decisions), name="chat-fanout")
+    async def chat_fanout(stream: Any) -> None:
+        async for event in contract_events(stream, decisions, dead_letters):
+            if isinstance(
+                event, ChatMessageAccepted | ChatMessageHeld | ChatMessageRejected | ChatMessageDeleted
+            ):
+                await fan_out_chat(event, emitter, history)
+
+    @app.agent(app.raw_topic(actions), name="moderation-fanout")
+    async def moderation_fanout(stream: Any) -> None:
+        async for event in contract_events(stream, actions, dead_letters):
+            if isinstance(event, ModerationAction):
+                await fan_out_moderation(event, emitter)
+
+    coalescer = ReactionCoalescer(producer=app.conf.id)
+
+    @app.agent(app.raw_topic(taps), name="reaction-coalescer")
+    async def reaction_coalescer(stream: Any) -> None:
+        # Taps are best effort: a window not yet flushed when the worker dies is lost (at most
+        # one window, ~250 ms of reactions), which is the trade the product accepts for them.
+        async for event in contract_events(stream, taps, dead_letters):
+            if isinstance(event, ReactionSubmitted):
+                coalescer.add(event)
+
+    @app.timer(interval=settings.reaction_window_ms / 1000)  # type: ignore[untyped-decorator]
+    async def flush_reactions() -> None:
+        bursts = coalescer.flush()
+        for burst in bursts:
+            await fan_out_burst(burst, emitter)
+        await asyncio.gather(*(producer.send(burst) for burst in bursts))
+
+    @app.agent(app.raw_topic(presence), name="presence")
+    async def presence_agent(stream: Any) -> None:
+        async for event in contract_events(stream, presence, dead_letters):
+            if isinstance(event, PresenceJoined):
+                await board.joined(event.room_id, event.node_id, event.session_id, event.user_id)
+            elif isinstance(event, PresenceLeft):
+                await board.left(event.room_id, event.node_id, event.session_id)
+
+    published: dict[str, tuple[int, int]] = {}
+
+    @app.timer(interval=settings.occupancy_interval_s)  # type: ignore[untyped-decorator]
+    async def count_occupancy() -> None:
+        for room in await board.count():
+            figures = (room.viewers, room.connections)
+            if published.get(room.room_id) == figures:
+                continue
+            published[room.room_id] = figures
+            occupancy = RoomOccupancy(
+                room_id=room.room_id, viewers=room.viewers, connections=room.connections, producer=app.conf.id
+            )
+            await fan_out_occupancy(occupancy, emitter)
+            await producer.send(occupancy)
+            if room.connections == 0:
+                published.pop(room.room_id, None)

@@ -1,0 +1,158 @@
+"""Chat moderation: each submitted message becomes accepted, held or rejected (with a reason).
+
+Per batch: the rooms in one Redis round trip, the content rules in Python, the stateful rules
+(bans, timeouts, slow mode, unique-chat, rate limits) in one pipelined Lua round trip, the
+held messages in PostgreSQL. Decisions keep the order of the submitted messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from streams.contracts.base import Event, Role
+from streams.contracts.chat import (
+    ChatMessageAccepted,
+    ChatMessageHeld,
+    ChatMessageRejected,
+    ChatMessageSubmitted,
+    RejectReason,
+)
+from streams.ledger.model import derived_id
+from streams.rooms.gate import GateRequest, GateResult
+from streams.rooms.model import Room, Verdict, judge_content
+from streams.settings import RoomSettings
+
+
+class Rooms(Protocol):
+    async def many(self, room_ids: Sequence[str]) -> dict[str, Room]: ...
+
+
+class Gate(Protocol):
+    async def check(self, requests: list[GateRequest]) -> list[GateResult]: ...
+
+
+class HoldQueue(Protocol):
+    async def hold(self, message: ChatMessageSubmitted, score: float, reason: str) -> None: ...
+
+
+def decision_id(message: ChatMessageSubmitted) -> uuid.UUID:
+    """A redelivered message gets the same decision event id (consumers dedupe on it)."""
+    return derived_id("chat-decision", str(message.message_id))
+
+
+def rejection(
+    message: ChatMessageSubmitted,
+    reason: RejectReason,
+    detail: str,
+    retry_after_ms: int | None,
+    producer: str,
+) -> ChatMessageRejected:
+    return ChatMessageRejected(
+        event_id=decision_id(message),
+        message_id=message.message_id,
+        room_id=message.room_id,
+        user_id=message.user_id,
+        reason=reason,
+        detail=detail,
+        retry_after_ms=retry_after_ms,
+        producer=producer,
+    )
+
+
+def acceptance(
+    message: ChatMessageSubmitted, producer: str, released_by: str | None = None
+) -> ChatMessageAccepted:
+    return ChatMessageAccepted(
+        event_id=derived_id("chat-accepted", str(message.message_id), released_by or ""),
+        message_id=message.message_id,
+        room_id=message.room_id,
+        user_id=message.user_id,
+        user_role=message.user_role,
+        display_name=message.display_name,
+        text=message.text,
+        released_by=released_by,
+        producer=producer,
+    )
+
+
+class ChatModerator:
+    def __init__(
+        self, rooms: Rooms, gate: Gate, holds: HoldQueue, settings: RoomSettings, producer: str
+    ) -> None:
+        self._rooms = rooms
+        self._gate = gate
+        self._holds = holds
+        self._settings = settings
+        self._producer = producer
+
+    async def decide(self, batch: Sequence[ChatMessageSubmitted]) -> list[Event]:
+        rooms = await self._rooms.many([m.room_id for m in batch])
+        verdicts: list[Verdict | ChatMessageRejected] = []
+        requests: list[GateRequest] = []
+        for message in batch:
+            room = rooms.get(message.room_id)
+            if room is None or room.closed:
+                what = "is closed" if room else "does not exist"
+                verdicts.append(
+                    rejection(
+                        message,
+                        RejectReason.ROOM_CLOSED,
+                        f"room {message.room_id} {what}",
+                        None,
+                        self._producer,
+                    )
+                )
+                continue
+            privileged = room.is_privileged(message.user_id, admin=message.user_role is Role.ADMIN)
+            verdict = judge_content(message.text, room, privileged=privileged)
+            if verdict.outcome == "reject" and verdict.reason is not None:
+                verdicts.append(rejection(message, verdict.reason, verdict.detail, None, self._producer))
+                continue
+            verdicts.append(verdict)
+            requests.append(self._gate_request(message, room, privileged))
+        gate_results = iter(await self._gate.check(requests))
+        decisions: list[Event] = []
+        for message, judged in zip(batch, verdicts, strict=True):
+            if isinstance(judged, ChatMessageRejected):
+                decisions.append(judged)
+                continue
+            verdict = judged
+            gated = next(gate_results)
+            if gated.reason is not None:
+                decisions.append(
+                    rejection(message, gated.reason, gated.detail, gated.retry_after_ms, self._producer)
+                )
+            elif verdict.outcome == "hold":
+                await self._holds.hold(message, verdict.score, verdict.detail)
+                decisions.append(
+                    ChatMessageHeld(
+                        event_id=decision_id(message),
+                        message_id=message.message_id,
+                        room_id=message.room_id,
+                        user_id=message.user_id,
+                        text=message.text,
+                        score=verdict.score,
+                        held_reason=verdict.detail,
+                        producer=self._producer,
+                    )
+                )
+            else:
+                decisions.append(acceptance(message, self._producer))
+        return decisions
+
+    def _gate_request(self, message: ChatMessageSubmitted, room: Room, privileged: bool) -> GateRequest:
+        s = self._settings
+        factor = s.privileged_factor if privileged else 1
+        return GateRequest(
+            message_id=str(message.message_id),
+            room_id=message.room_id,
+            user_id=message.user_id,
+            text=message.text,
+            room_limit=s.chat_limit * factor,
+            global_limit=s.global_chat_limit * factor,
+            window_s=s.chat_window_s,
+            slow_mode_s=0 if privileged else room.modes.slow_mode_s,
+            unique_s=s.unique_window_s if room.modes.unique_chat and not privileged else 0,
+        )
