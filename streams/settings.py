@@ -180,6 +180,9 @@ class RoomSettings(BaseSettings):
     occupancy_interval_s: float = Field(default=2.0, gt=0)
     node_heartbeat_s: float = Field(default=2.0, gt=0)
     node_ttl_s: float = Field(default=6.0, gt=0)
+    # Per connection, at the gateway: a flooding socket is told to wait and nothing is produced.
+    socket_chat_per_s: float = Field(default=2.0, gt=0)
+    socket_chat_burst: float = Field(default=5.0, ge=1)
 
 
 class LocalPlatformSettings(BaseSettings):

@@ -5,10 +5,12 @@ python -m serving.api [--host 127.0.0.1] [--port 8000]
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
+from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
 from serving.exceptions import ApiProblem
@@ -31,6 +34,10 @@ from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
+from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom
+from streams.rooms.history import ChatHistory
+from streams.rooms.holds import ChatHolds, UnknownHold
+from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -72,7 +79,13 @@ class RequestContext:
                 )
 
 
-def create_app(settings: Settings) -> FastAPI:
+Background = Callable[[AppState], Coroutine[Any, Any, None]]
+
+
+def create_app(settings: Settings, background: Sequence[Background] = ()) -> FastAPI:
+    """``background`` tasks (a gateway node's heartbeat) run while the app serves, cancelled at
+    shutdown."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
@@ -88,11 +101,22 @@ def create_app(settings: Settings) -> FastAPI:
             counters=RedisCounters(redis),
             holds=GiftHolds(pool),
             topup_rules=topup_rules(settings.fraud),
+            redis=redis,
+            rooms=RoomDirectory(pool, redis),
+            chat_holds=ChatHolds(pool),
+            history=ChatHistory(
+                redis, max_messages=settings.rooms.history_messages, window_s=settings.rooms.history_window_s
+            ),
+            presence=PresenceBoard(redis, node_ttl_s=settings.rooms.node_ttl_s),
         )
         app.state.wire = wire
+        tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             wire.close()
             await redis.aclose()
             await pool.close()
@@ -100,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)
     app.include_router(router)
     app.include_router(fraud_router)
+    app.include_router(room_router)
     app.add_middleware(RequestContext)
 
     @app.exception_handler(ApiProblem)
@@ -123,6 +148,11 @@ def create_app(settings: Settings) -> FastAPI:
         title = "Insufficient funds" if isinstance(err, InsufficientFunds) else "Conflict"
         return problem(status, title, str(err), request.url.path)
 
+    @app.exception_handler(RoomError)
+    async def room_error(request: Request, err: RoomError) -> JSONResponse:
+        status = 404 if isinstance(err, UnknownRoom | UnknownHold) else 409
+        return problem(status, "Not found" if status == 404 else "Conflict", str(err), request.url.path)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -137,6 +167,11 @@ def create_app(settings: Settings) -> FastAPI:
             checks["postgres"] = "ok"
         except Exception as err:
             checks["postgres"] = f"failing: {type(err).__name__}"
+        try:
+            await state.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as err:
+            checks["redis"] = f"failing: {type(err).__name__}"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
 from serving.api.idempotency import IdempotencyStore
 from serving.auth.tokens import Principal, verify
@@ -18,6 +19,10 @@ from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import TopUpConfig
 from streams.gifts.holds import GiftHolds
 from streams.ledger.store import PostgresLedger
+from streams.rooms.directory import RoomDirectory
+from streams.rooms.history import ChatHistory
+from streams.rooms.holds import ChatHolds
+from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 
 
@@ -31,6 +36,11 @@ class AppState:
     counters: RedisCounters
     holds: GiftHolds
     topup_rules: TopUpConfig
+    redis: Redis
+    rooms: RoomDirectory
+    chat_holds: ChatHolds
+    history: ChatHistory
+    presence: PresenceBoard
 
 
 def get_state(request: Request) -> AppState:

@@ -9,12 +9,17 @@ another node can emit to a room wherever its members are connected.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
+import secrets
 from typing import Any
 
 import socketio
 
 from serving.api.app import create_app
+from serving.api.state import AppState
+from serving.gateway.recovery import RecoveringRedisManager
 from serving.gateway.server import register
 from streams.settings import Settings
 
@@ -22,15 +27,28 @@ SOCKET_PATH = "socket.io"
 
 
 def create_gateway(settings: Settings, node_id: str) -> Any:
-    api = create_app(settings)
+    instance = f"{node_id}.{secrets.token_hex(4)}"
+
+    async def heartbeat(state: AppState) -> None:
+        """This instance's presence heartbeat; its connections expire when it stops."""
+        try:
+            while True:
+                await state.presence.heartbeat(instance)
+                await asyncio.sleep(settings.rooms.node_heartbeat_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await state.presence.node_gone(instance)
+
+    api = create_app(settings, background=[heartbeat])
+    manager = RecoveringRedisManager(settings.redis.url)
     sio = socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=socketio.AsyncRedisManager(settings.redis.url),
+        client_manager=manager,
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
     )
-    register(sio, api, node_id)
+    register(sio, api, manager, settings.rooms, node_id, instance)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKET_PATH)
 
 

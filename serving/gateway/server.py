@@ -3,7 +3,7 @@ Kafka (waiting for the broker, without blocking the loop) and acknowledges the s
 ``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``.
 
 Connect with ``auth={"token": "<bearer token>"}``; without a valid token the connection is
-refused. Events: ``join`` {room_id}, ``leave`` {room_id}, ``chat`` {room_id, text},
+refused. Events: ``join`` {room_id, last_message_id?}, ``leave`` {room_id}, ``chat`` {room_id, text},
 ``react`` {room_id, reaction}, ``send_gift`` {room_id, creator_id, gift_sku, quantity, client_id}.
 """
 
@@ -23,21 +23,25 @@ from serving.api.state import AppState
 from serving.auth.tokens import verify
 from serving.exceptions import ApiProblem
 from serving.gateway.limits import TokenBucket
+from serving.gateway.recovery import RecoveringRedisManager
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.codec import describe
 from streams.contracts.gifts import GiftRequested
 from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
-from streams.fanout.ports import user_room
+from streams.fanout.ports import moderators_room, user_room
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import derived_id
+from streams.settings import RoomSettings
 
 log = structlog.get_logger(__name__)
 
-CHAT_PER_S = 2.0
-CHAT_BURST = 5.0
+REACTIONS_PER_S = 20.0
+REACTIONS_BURST = 40.0
 
+
+ROLE_PRIORITY = (Role.ADMIN, Role.MODERATOR, Role.CREATOR, Role.VIEWER)
 
 E = TypeVar("E", bound=Event)
 
@@ -48,7 +52,17 @@ def from_client(model: type[E], **fields: Any) -> E:
     return model.model_validate_json(orjson.dumps(fields))
 
 
-def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
+def register(
+    sio: socketio.AsyncServer,
+    api: FastAPI,
+    manager: RecoveringRedisManager,
+    limits: RoomSettings,
+    node_id: str,
+    instance: str,
+) -> None:
+    """``node_id`` names the node (logs, producer); ``instance`` is this process's presence
+    identity (a restarted node is a new instance: its predecessor's connections expire)."""
+
     def state() -> AppState:
         current: AppState = api.state.platform
         return current
@@ -74,7 +88,8 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
                 "user_id": principal.user_id,
                 "roles": sorted(r.value for r in principal.roles),
                 "rooms": [],
-                "bucket": TokenBucket(CHAT_PER_S, CHAT_BURST),
+                "bucket": TokenBucket(limits.socket_chat_per_s, limits.socket_chat_burst),
+                "reactions": TokenBucket(REACTIONS_PER_S, REACTIONS_BURST),
             },
         )
 
@@ -87,7 +102,7 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
                     room_id=room,
                     user_id=session["user_id"],
                     session_id=f"s{sid}",
-                    node_id=node_id,
+                    node_id=instance,
                     reason=LeaveReason.DISCONNECTED,
                     producer=node_id,
                 )
@@ -95,24 +110,54 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
 
     @sio.event  # type: ignore[untyped-decorator]
     async def join(sid: str, data: Any) -> dict[str, Any]:
+        """``{room_id, last_message_id?}``: with the id of the last message seen, the socket first
+        receives what it missed (``chat`` events, in order, once), then live events."""
         session = await sio.get_session(sid)
-        room = data.get("room_id") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return refuse("send an object: {room_id, last_message_id?}")
+        last = data.get("last_message_id")
+        if last is not None and not (isinstance(last, str) and 0 < len(last) <= 64):
+            return refuse("last_message_id: the id of the last chat message you received")
         try:
             event = from_client(
                 PresenceJoined,
-                room_id=room,
+                room_id=data.get("room_id"),
                 user_id=session["user_id"],
                 session_id=f"s{sid}",
-                node_id=node_id,
+                node_id=instance,
                 producer=node_id,
             )
         except ValidationError as err:
             return refuse(describe(err))
-        await sio.enter_room(sid, event.room_id)
-        session["rooms"] = sorted({*session["rooms"], event.room_id})
+        room = await state().rooms.get(event.room_id)
+        if room is None:
+            return refuse(f"there is no room {event.room_id}")
+        if room.closed:
+            return refuse(f"room {event.room_id} is closed")
+        if last is not None:
+            manager.hold(room.room_id, sid)
+        await sio.enter_room(sid, room.room_id)
+        if room.is_privileged(session["user_id"], admin=Role.ADMIN.value in session["roles"]):
+            await sio.enter_room(sid, moderators_room(room.room_id))
+        session["rooms"] = sorted({*session["rooms"], room.room_id})
         await sio.save_session(sid, session)
         await state().producer.send(event)
-        return {"ok": True, "room_id": event.room_id}
+        if last is None:
+            return {"ok": True, "room_id": room.room_id}
+
+        async def send(name: str, payload: Any) -> None:
+            await sio.emit(name, payload, to=sid, ignore_queue=True)
+
+        recovery = await state().history.since(room.room_id, last)
+        for message in recovery.messages:
+            await send("chat", message)
+        await manager.release(room.room_id, sid, recovery.head_seq, send)
+        return {
+            "ok": True,
+            "room_id": room.room_id,
+            "recovered": recovery.recovered,
+            "missed": len(recovery.messages),
+        }
 
     @sio.event  # type: ignore[untyped-decorator]
     async def leave(sid: str, data: Any) -> dict[str, Any]:
@@ -121,6 +166,7 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
         if not isinstance(room, str) or room not in session["rooms"]:
             return refuse("not in that room")
         await sio.leave_room(sid, room)
+        await sio.leave_room(sid, moderators_room(room))
         session["rooms"] = [r for r in session["rooms"] if r != room]
         await sio.save_session(sid, session)
         await state().producer.send(
@@ -128,7 +174,7 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
                 room_id=room,
                 user_id=session["user_id"],
                 session_id=f"s{sid}",
-                node_id=node_id,
+                node_id=instance,
                 producer=node_id,
             )
         )
@@ -144,14 +190,15 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
         wait = session["bucket"].take(time.monotonic())
         if wait:
             return {"ok": False, "reason": "rate_limited", "retry_after_ms": int(wait * 1000)}
-        roles = session["roles"]
+        roles = set(session["roles"])
+        role = next((r for r in ROLE_PRIORITY if r.value in roles), Role.VIEWER)
         try:
             event = from_client(
                 ChatMessageSubmitted,
                 message_id=uuid.uuid4(),
                 room_id=data.get("room_id"),
                 user_id=session["user_id"],
-                user_role=roles[0] if len(roles) == 1 else Role.VIEWER.value,
+                user_role=role.value,
                 text=data.get("text"),
                 producer=node_id,
             )
@@ -165,6 +212,9 @@ def register(sio: socketio.AsyncServer, api: FastAPI, node_id: str) -> None:
         session = await sio.get_session(sid)
         if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
             return refuse("join the room before reacting in it")
+        wait = session["reactions"].take(time.monotonic())
+        if wait:
+            return {"ok": False, "reason": "rate_limited", "retry_after_ms": int(wait * 1000)}
         try:
             event = from_client(
                 ReactionSubmitted,

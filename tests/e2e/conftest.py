@@ -9,8 +9,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from serving.auth.tokens import issue
+from streams.contracts.base import Role
+from streams.settings import Settings
 from tests.integration.conftest import (  # noqa: F401
     free_port,
     producer,
@@ -23,25 +27,41 @@ from tests.integration.conftest import (  # noqa: F401
 )
 
 
+def launch_gateway(
+    node_id: str, log_dir: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A gateway node (python -m serving.gateway) as a process, and its URL once it listens."""
+    port = free_port()
+    log = log_dir / f"{node_id}.log"
+    proc = spawn(["-m", "serving.gateway", "--port", str(port), "--node-id", node_id], log, env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
+    raise AssertionError(f"gateway {node_id} did not listen: {log.read_text()}")
+
+
 @pytest.fixture
 def start_gateway(tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Start a gateway node (python -m serving.gateway) and return its URL."""
+    """Start a gateway node and return its URL."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(node_id: str) -> str:
-        port = free_port()
-        proc = spawn(
-            ["-m", "serving.gateway", "--port", str(port), "--node-id", node_id], tmp_path / f"{node_id}.log"
-        )
+        proc, url = launch_gateway(node_id, tmp_path)
         procs.append(proc)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"http://127.0.0.1:{port}"
-            time.sleep(0.1)
-        raise AssertionError(f"gateway {node_id} did not listen: {(tmp_path / f'{node_id}.log').read_text()}")
+        return url
 
     yield start
     for proc in procs:
         stop_process(proc)
+
+
+def open_room(url: str, config: Settings, room_id: str, creator_id: str) -> None:
+    """Open a room through the gateway's HTTP API, as its creator."""
+    token = issue(config.auth.token_secret.get_secret_value(), creator_id, [Role.CREATOR])
+    response = httpx.post(
+        f"{url}/v1/rooms", json={"room_id": room_id}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 201, response.text

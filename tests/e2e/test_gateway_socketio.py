@@ -18,6 +18,7 @@ from streams.contracts.base import Role
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
+from tests.e2e.conftest import open_room
 
 NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
 
@@ -30,6 +31,7 @@ def gateway(start_gateway: Callable[[str], str]) -> str:
 def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Settings, unique: str) -> None:
     assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
     room = f"room-{unique}"
+    open_room(gateway, settings, room, f"creator-{unique}")
     token = issue(settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER])
     result = subprocess.run(
         [shutil.which("node") or "node", str(Path(__file__).with_name("socketio_client.mjs"))],

@@ -13,6 +13,7 @@ from pathlib import Path
 from serving.auth.tokens import issue
 from streams.contracts.base import Role
 from streams.settings import Settings
+from tests.e2e.conftest import open_room
 from tests.e2e.test_gateway_socketio import NODE_MODULES
 from tests.integration.conftest import Worker, fund
 
@@ -24,6 +25,7 @@ def test_a_settled_gift_reaches_the_room_and_the_sender_across_nodes(
     fund(settings.postgres.dsn(), sender, 100)
     worker = start_worker()
     url_a, url_b = start_gateway("gw-a"), start_gateway("gw-b")
+    open_room(url_a, settings, f"room-{unique}", creator)
     secret = settings.auth.token_secret.get_secret_value()
     result = subprocess.run(
         [shutil.which("node") or "node", str(Path(__file__).with_name("gift_fanout.mjs"))],

@@ -27,8 +27,12 @@ from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
+from streams.contracts.chat import ChatMessageAccepted, ChatMessageSubmitted
 from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
+from streams.contracts.moderation import ModerationAction
+from streams.contracts.presence import PresenceJoined
 from streams.contracts.probes import PlatformProbe
+from streams.contracts.reactions import ReactionSubmitted
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
@@ -42,6 +46,11 @@ WORKER_TOPICS = [
     TOPICS.for_event(GiftScreened),
     TOPICS.for_event(GiftSettled),
     TOPICS.for_event(PlatformProbe),
+    TOPICS.for_event(ChatMessageSubmitted),
+    TOPICS.for_event(ChatMessageAccepted),
+    TOPICS.for_event(ModerationAction),
+    TOPICS.for_event(ReactionSubmitted),
+    TOPICS.for_event(PresenceJoined),
 ]
 
 
@@ -98,7 +107,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``python <args>`` from the repository, output appended to ``log_path``."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
@@ -106,7 +115,7 @@ def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
             cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
 
@@ -149,12 +158,15 @@ class Worker:
 
     ARGS = ("-m", "streams.worker", "--loglevel", "warn", "--app-id")
 
-    def __init__(self, app_id: str, log_path: Path, bootstrap_servers: str) -> None:
+    def __init__(
+        self, app_id: str, log_path: Path, bootstrap_servers: str, env: dict[str, str] | None = None
+    ) -> None:
         self.app_id = app_id
         self.log_path = log_path
+        self.env = env
         # The new consumer group starts at the current end of its topics, not their history.
         start_group_at_end(bootstrap_servers, app_id, WORKER_TOPICS)
-        self.proc = spawn([*self.ARGS, app_id], log_path)
+        self.proc = spawn([*self.ARGS, app_id], log_path, env)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -163,7 +175,7 @@ class Worker:
         """SIGKILL (no shutdown, no commit: what was in flight comes again), then the same group."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
-        self.proc = spawn([*self.ARGS, self.app_id], self.log_path)
+        self.proc = spawn([*self.ARGS, self.app_id], self.log_path, self.env)
 
     def stop(self) -> None:
         stop_process(self.proc)
