@@ -29,6 +29,7 @@ import confluent_kafka
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from ops.seed import live_room, open_rooms_async
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
@@ -253,6 +254,8 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
             ]
         )
         await pool.close()
+        e2e_creators = [f"e2e{run}c{i}" for i in range(20)]
+        await open_rooms_async(settings, {live_room(c): c for c in e2e_creators})
         secret = settings.auth.token_secret.get_secret_value()
         tokens = {s: issue(secret, s, [Role.VIEWER]) for s in senders}
         sent_at: dict[str, float] = {}
@@ -277,7 +280,11 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
                     t = time.monotonic()
                     async with client.post(
                         "/v1/gifts",
-                        json={"creator_id": f"e2e{run}c{i % 20}", "room_id": "bench", "gift_sku": "rose"},
+                        json={
+                            "creator_id": e2e_creators[i % 20],
+                            "room_id": live_room(e2e_creators[i % 20]),
+                            "gift_sku": "rose",
+                        },
                         headers={"Authorization": f"Bearer {tokens[sender]}", "Idempotency-Key": f"e2e-{i}"},
                     ) as r:
                         r.raise_for_status()

@@ -27,7 +27,8 @@ import redis
 from psycopg_pool import AsyncConnectionPool
 
 from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
-from ops.simulate import simulate, viewer_ids
+from ops.seed import open_rooms
+from ops.simulate import simulate, simulated_rooms, viewer_ids
 from streams.bus.consumer import headers_of
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
@@ -279,6 +280,7 @@ def simulation(
     print(f"\nsimulation: {SIMULATED_EVENTS} events of platform traffic over the last 10 minutes")
     t = time.monotonic()
     viewers = viewer_ids(run_id, SIMULATED_EVENTS)
+    open_rooms(settings, simulated_rooms(run_id))
     coins = asyncio.run(top_up(settings, viewers, seed=42))
     print(
         f"ledger     {len(viewers)} viewers topped up {coins:,} coins (pending, then captured) in {time.monotonic() - t:.1f}s"

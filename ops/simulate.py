@@ -38,6 +38,11 @@ def viewer_ids(run: str, events: int) -> list[str]:
     return [f"{run}-v{i}" for i in range(max(10, events // 40))]
 
 
+def simulated_rooms(run: str, rooms: int = 5) -> dict[str, str]:
+    """The simulation's rooms and their creators (room id -> creator id)."""
+    return {f"{run}-room{i}": f"{run}-creator{i}" for i in range(rooms)}
+
+
 def simulate(
     run: str,
     events: int,
@@ -54,8 +59,8 @@ def simulate(
     rng = random.Random(seed)
     producer = f"sim-{run}"[:64]
     viewers = viewer_ids(run, events)
-    room_ids = [f"{run}-room{i}" for i in range(rooms)]
-    creators = {room: f"{run}-creator{i}" for i, room in enumerate(room_ids)}
+    creators = simulated_rooms(run, rooms)
+    room_ids = list(creators)
     step = span / max(events, 1)
     joined: dict[str, set[str]] = {room: set() for room in room_ids}
     for i in range(events):

@@ -56,14 +56,17 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     register_probe_agent(app, PostgresProbeReceipts(pool), RedisAnnouncer(redis), dead_letters)
     ledger = PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps)
     producer = EventProducer(wire)
-    register_fraud_agent(app, RedisCounters(redis), gift_rules(settings.fraud), producer, dead_letters)
+    directory = RoomDirectory(pool, redis)
+    register_fraud_agent(
+        app, RedisCounters(redis), gift_rules(settings.fraud), producer, dead_letters, rooms=directory
+    )
     register_settlement_agent(app, ledger, GiftHolds(pool), producer, dead_letters)
     emitter = RedisRoomEmitter(settings.redis.url)
     register_gift_fanout(app, emitter, dead_letters)
     rooms = settings.rooms
     register_room_agents(
         app,
-        moderator=ChatModerator(RoomDirectory(pool, redis), ChatGate(redis), ChatHolds(pool), rooms, app_id),
+        moderator=ChatModerator(directory, ChatGate(redis), ChatHolds(pool), rooms, app_id),
         history=ChatHistory(redis, max_messages=rooms.history_messages, window_s=rooms.history_window_s),
         board=PresenceBoard(redis, node_ttl_s=rooms.node_ttl_s),
         emitter=emitter,

@@ -23,7 +23,7 @@ from serving.api.models import (
     TopUpResponse,
     WebhookEvent,
 )
-from serving.api.state import IdempotencyKey, PrincipalDep, StateDep, require_self_or
+from serving.api.state import AppState, IdempotencyKey, PrincipalDep, StateDep, require_self_or
 from serving.api.webhooks import verify as verify_webhook
 from serving.auth.tokens import issue
 from serving.exceptions import Forbidden, NotFound, Unprocessable
@@ -35,6 +35,7 @@ from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, T
 from streams.fraud.rules import evaluate_topup
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import AccountKind, account, derived_id
+from streams.rooms.directory import SENDER_BANNED, UNKNOWN_CREATOR
 
 PRODUCER = "api"
 router = APIRouter(prefix="/v1")
@@ -238,6 +239,16 @@ async def payment_webhook(
     return {"received": True, "duplicate": False}
 
 
+async def check_gift_room(state: AppState, room_id: str, sender: str, creator: str) -> None:
+    """The edge's early answer (the fraud agent checks again when it screens the gift): the room
+    must be open and the creator's, and the sender not banned or timed out there."""
+    (problem,) = await state.rooms.gift_problems([(room_id, sender, creator)])
+    if problem == UNKNOWN_CREATOR:
+        raise Unprocessable(f"{creator} is not live in room {room_id}: unknown recipient")
+    if problem == SENDER_BANNED:
+        raise Forbidden(f"you are banned or timed out in room {room_id}")
+
+
 @router.post("/gifts", status_code=202, response_model=GiftAccepted, tags=["gifts"])
 async def send_gift(
     request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
@@ -253,6 +264,7 @@ async def send_gift(
             )
         if body.creator_id == principal.user_id:
             raise Unprocessable("you cannot send a gift to yourself")
+        await check_gift_room(state, body.room_id, principal.user_id, body.creator_id)
         gift_id = derived_id("api-gift", principal.user_id, key)
         await state.producer.send(
             GiftRequested(

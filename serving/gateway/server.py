@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from serving.api.routes import check_gift_room
 from serving.api.state import AppState
 from serving.auth.tokens import verify
 from serving.exceptions import ApiProblem
@@ -239,6 +240,14 @@ def register(
             return refuse(f"unknown gift {data.get('gift_sku')!r}")
         if data.get("creator_id") == session["user_id"]:
             return refuse("you cannot send a gift to yourself")
+        if data.get("room_id") not in session["rooms"]:
+            return refuse("join the room before sending a gift in it")
+        try:
+            await check_gift_room(
+                state(), str(data["room_id"]), session["user_id"], str(data.get("creator_id"))
+            )
+        except ApiProblem as err:
+            return refuse(err.detail)
         gift_id = derived_id("api-gift", session["user_id"], str(data["client_id"]))
         try:
             quantity = data.get("quantity", 1)

@@ -13,7 +13,7 @@ from streams.bus.producer import EventProducer
 from streams.contracts.gifts import GiftRequested
 from streams.faust_app import PlatformApp
 from streams.fraud.rules import Counters, FraudConfig
-from streams.fraud.screening import screen
+from streams.fraud.screening import GiftRooms, screen
 from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
@@ -26,6 +26,7 @@ def register_fraud_agent(
     producer: EventProducer,
     dead_letters: DeadLetterPublisher,
     *,
+    rooms: GiftRooms | None = None,
     max_batch: int = 1000,
     within_s: float = 0.02,
 ) -> Any:
@@ -37,7 +38,7 @@ def register_fraud_agent(
             stream, spec, dead_letters, max_records=max_batch, within_s=within_s
         ):
             requests = [e for e in batch if isinstance(e, GiftRequested)]
-            screened, alerts = await screen(requests, counters, config)
+            screened, alerts = await screen(requests, counters, config, rooms=rooms)
             await asyncio.gather(*(producer.send(e) for e in [*alerts, *screened]))
             if alerts:
                 log.info(

@@ -27,9 +27,17 @@ def catalog_problem(request: GiftRequested | GiftScreened, catalog: Mapping[str,
     return None
 
 
+ROOM_REFUSALS = {
+    "unknown_creator": (GiftRejectReason.UNKNOWN_CREATOR, "the room is not open or is not this creator's"),
+    "sender_banned": (GiftRejectReason.SENDER_BANNED, "the sender is banned or timed out in this room"),
+}
+
+
 def fraud_problem(request: GiftRequested | GiftScreened) -> tuple[GiftRejectReason, str] | None:
     if not isinstance(request, GiftScreened) or request.decision == "allow":
         return None
+    if request.decision == "block" and request.rules and request.rules[0] in ROOM_REFUSALS:
+        return ROOM_REFUSALS[request.rules[0]]
     reason = GiftRejectReason.FRAUD_BLOCK if request.decision == "block" else GiftRejectReason.FRAUD_REVIEW
     return reason, "held by fraud rules: " + ", ".join(request.rules)
 

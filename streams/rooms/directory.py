@@ -10,7 +10,7 @@ Redis layout, per room ``r``: hash ``room:{r}`` (creator, modes, terms, closed),
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +31,10 @@ class RoomError(Exception):
 
 class UnknownRoom(RoomError):
     pass
+
+
+UNKNOWN_CREATOR = "unknown_creator"
+SENDER_BANNED = "sender_banned"
 
 
 def room_key(room_id: str) -> str:
@@ -84,6 +88,28 @@ class RoomDirectory:
         """Banned or timed out right now."""
         await self.require(room_id)
         return bool(await self._redis.exists(ban_key(room_id, user_id)))
+
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+        """For (room, sender, creator) triples: ``unknown_creator`` when the room does not exist,
+        is closed or belongs to someone else; ``sender_banned`` when the sender is banned or timed
+        out there; else None. Two Redis round trips for the whole batch."""
+        if not gifts:
+            return []
+        rooms = await self.many(room for room, _, _ in gifts)
+        pipe = self._redis.pipeline(transaction=False)
+        for room, sender, _ in gifts:
+            pipe.exists(ban_key(room, sender))
+        banned = await pipe.execute()
+        problems: list[str | None] = []
+        for (room_id, _, creator), is_banned in zip(gifts, banned, strict=True):
+            found = rooms.get(room_id)
+            if found is None or found.closed or found.creator_id != creator:
+                problems.append(UNKNOWN_CREATOR)
+            elif is_banned:
+                problems.append(SENDER_BANNED)
+            else:
+                problems.append(None)
+        return problems
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ops.seed import live_room, open_rooms_async
 from serving.api.app import create_app
 from serving.api.webhooks import sign
 from serving.auth.tokens import issue
@@ -180,29 +181,50 @@ async def test_webhook_signature_staleness_replays_and_capture(
 async def test_gifts_are_priced_from_the_catalog_and_idempotent(
     api: httpx.AsyncClient, settings: Settings, unique: str
 ) -> None:
-    user = f"viewer-{unique}"
+    user, creator = f"viewer-{unique}", f"c-{unique}"
+    room = live_room(creator)
+    await open_rooms_async(settings, {room: creator})
     headers = {**auth(settings, user), "Idempotency-Key": "gift-1"}
     unknown = await api.post(
-        "/v1/gifts", json={"creator_id": "c1", "room_id": "r1", "gift_sku": "unicorn"}, headers=headers
+        "/v1/gifts", json={"creator_id": creator, "room_id": room, "gift_sku": "unicorn"}, headers=headers
     )
     assert unknown.status_code == 422
     assert "unknown gift 'unicorn'" in unknown.json()["detail"]
     own = await api.post(
-        "/v1/gifts", json={"creator_id": user, "room_id": "r1", "gift_sku": "rose"}, headers=headers
+        "/v1/gifts", json={"creator_id": user, "room_id": room, "gift_sku": "rose"}, headers=headers
     )
     assert (own.status_code, own.json()["detail"]) == (422, "you cannot send a gift to yourself")
+    elsewhere = await api.post(
+        "/v1/gifts", json={"creator_id": "someone-else", "room_id": room, "gift_sku": "rose"}, headers=headers
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["detail"] == f"someone-else is not live in room {room}: unknown recipient"
     first = await api.post(
         "/v1/gifts",
-        json={"creator_id": "c1", "room_id": "r1", "gift_sku": "rose", "quantity": 3},
+        json={"creator_id": creator, "room_id": room, "gift_sku": "rose", "quantity": 3},
         headers=headers,
     )
     assert (first.status_code, first.json()["total_coins"]) == (202, 30)
     again = await api.post(
         "/v1/gifts",
-        json={"creator_id": "c1", "room_id": "r1", "gift_sku": "rose", "quantity": 3},
+        json={"creator_id": creator, "room_id": room, "gift_sku": "rose", "quantity": 3},
         headers=headers,
     )
     assert again.json()["gift_id"] == first.json()["gift_id"]
+    # A moderator bans the viewer in that room: their next gift there is refused at once.
+    moderator = auth(settings, creator, Role.CREATOR)
+    assert (
+        await api.post(f"/v1/rooms/{room}/bans", json={"user_id": user}, headers=moderator)
+    ).status_code == 200
+    banned = await api.post(
+        "/v1/gifts",
+        json={"creator_id": creator, "room_id": room, "gift_sku": "rose"},
+        headers={**auth(settings, user), "Idempotency-Key": "gift-2"},
+    )
+    assert (banned.status_code, banned.json()["detail"]) == (
+        403,
+        f"you are banned or timed out in room {room}",
+    )
 
 
 async def test_who_may_read_whose_money(api: httpx.AsyncClient, settings: Settings, unique: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from ops.seed import live_room, open_rooms_async
 from serving.api.webhooks import sign
 from serving.auth.tokens import issue
 from streams.bus.producer import EventProducer
@@ -63,6 +64,7 @@ async def drive(
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
+        await open_rooms_async(settings, {live_room(c): c for c in creators})
         for user in users:  # top up and capture
             headers = {
                 "Authorization": f"Bearer {issue(secret, user, [Role.VIEWER])}",
@@ -97,9 +99,10 @@ async def drive(
         async def gift(i: int) -> None:
             user = rng.choice(users)
             sku, quantity = rng.choice(SKUS), rng.randint(1, 3)
+            creator = rng.choice(creators)
             body = {
-                "creator_id": rng.choice(creators),
-                "room_id": "bank-room",
+                "creator_id": creator,
+                "room_id": live_room(creator),
                 "gift_sku": sku,
                 "quantity": quantity,
             }
@@ -118,8 +121,8 @@ async def drive(
                 event_id=derived_id("gift-requested", uuid.UUID(gift_id)),
                 gift_id=uuid.UUID(gift_id),
                 sender_id=user,
-                creator_id=str(body["creator_id"]),
-                room_id="bank-room",
+                creator_id=creator,
+                room_id=live_room(creator),
                 gift_sku=sku,
                 quantity=quantity,
                 unit_price_coins=price,

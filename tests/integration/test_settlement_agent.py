@@ -10,7 +10,10 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
+from ops.seed import live_room, open_rooms
 from streams.bus.deadletter import reason_of
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
@@ -18,6 +21,7 @@ from streams.bus.wire import KafkaWire
 from streams.contracts.fraud import FraudAlert
 from streams.contracts.gifts import GiftRequested, GiftSettled
 from streams.ledger.store import PostgresLedger
+from streams.rooms.directory import RoomDirectory
 from streams.settings import Settings
 from streams.topics import TOPICS
 from tests.integration.conftest import Worker, fund, run_with_ledger
@@ -26,12 +30,20 @@ REQUESTS = TOPICS.for_event(GiftRequested)
 OUTCOMES = TOPICS.for_event(GiftSettled)
 
 
+async def ban(settings: Settings, room: str, user: str) -> None:
+    pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
+    await pool.open(wait=True)
+    async with Redis.from_url(settings.redis.url) as redis:
+        await RoomDirectory(pool, redis).ban(room, user, "mod")
+    await pool.close()
+
+
 def request(sender: str, creator: str, sku: str, price: int, quantity: int = 1) -> GiftRequested:
     return GiftRequested(
         gift_id=uuid.uuid4(),
         sender_id=sender,
         creator_id=creator,
-        room_id="room-1",
+        room_id=live_room(creator),
         gift_sku=sku,
         quantity=quantity,
         unit_price_coins=price,
@@ -53,14 +65,19 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
     castle = request(f"new-{unique}", creator, "castle", 5000)  # high value from a brand-new account
     too_dear = request(sender, creator, "rocket", 500)
     unknown = request(sender, creator, "unicorn", 1)
+    nobody = request(sender, f"ghost-{unique}", "rose", 10)  # no room is open for this creator
+    banned = request(f"troll-{unique}", creator, "rose", 10)
+    open_rooms(settings, {live_room(creator): creator})
+    asyncio.run(ban(settings, live_room(creator), f"troll-{unique}"))
+    fund(settings.postgres.dsn(), f"troll-{unique}", 100)
     worker = start_worker()
-    for event in (ok, too_dear, unknown, ok, castle):  # `ok` delivered twice
+    for event in (ok, too_dear, unknown, ok, castle, nobody, banned):  # `ok` delivered twice
         producer.send_sync(event)
     wire.produce(
         REQUESTS.name, b'{"event_type": "gift.requested", "quantity": 0}', key=sender.encode()
     ).result(10)
 
-    wanted = {ok.gift_id, too_dear.gift_id, unknown.gift_id}
+    wanted = {ok.gift_id, too_dear.gift_id, unknown.gift_id, nobody.gift_id, banned.gift_id}
     seen: dict[uuid.UUID, list[dict[str, object]]] = {}
 
     def collect(msg) -> bool:  # type: ignore[no-untyped-def]
@@ -80,6 +97,8 @@ def test_gifts_are_settled_once_and_every_request_gets_an_outcome(
         "insufficient_funds",
     )
     assert seen[unknown.gift_id][0]["reason"] == "unknown_gift"
+    assert seen[nobody.gift_id][0]["reason"] == "unknown_creator"
+    assert seen[banned.gift_id][0]["reason"] == "sender_banned"
     with psycopg.connect(settings.postgres.dsn()) as conn:  # held for an analyst, not settled
         for _ in range(100):
             hold = conn.execute(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from streams.contracts.gifts import GiftRequested
+from streams.contracts.gifts import GiftRejectReason, GiftRequested
 from streams.fraud.rules import FraudConfig, GiftFacts, Rule, evaluate
 from streams.fraud.screening import screen
+from streams.gifts.settlement import fraud_problem
 
 CONFIG = FraudConfig()
 
@@ -107,3 +109,48 @@ def test_rules_come_from_settings(monkeypatch) -> None:  # type: ignore[no-untyp
     assert [h.rule.name for h in decision.hits] == ["gifts_per_minute"]
     assert topup_rules(settings).topups_per_user_hour.threshold == 1
     assert gift_rules(FraudSettings(_env_file=None)).gifts_per_minute.threshold >= 1
+
+
+class FakeRooms:
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+        return [
+            "unknown_creator" if room != "r" else "sender_banned" if sender == "troll" else None
+            for room, sender, _ in gifts
+        ]
+
+
+async def test_gifts_to_a_room_that_is_not_the_creators_or_from_a_banned_sender_are_blocked() -> None:
+    counters = FakeCounters()
+
+    def gift(sender: str, room: str) -> GiftRequested:
+        return GiftRequested(
+            gift_id=uuid.uuid4(),
+            sender_id=sender,
+            creator_id="c1",
+            room_id=room,
+            gift_sku="rose",
+            quantity=1,
+            unit_price_coins=10,
+            total_coins=10,
+            producer="t",
+        )
+
+    screened, alerts = await screen(
+        [gift("u1", "r"), gift("u1", "elsewhere"), gift("troll", "r")],
+        counters,
+        CONFIG,
+        now_s=0,
+        rooms=FakeRooms(),
+    )
+    assert [(s.decision, s.rules) for s in screened] == [
+        ("allow", ()),
+        ("block", ("unknown_creator",)),
+        ("block", ("sender_banned",)),
+    ]
+    assert counters.gifts == 1  # refused gifts are not counted against the fraud windows
+    assert alerts == []
+    assert [fraud_problem(s) for s in screened] == [
+        None,
+        (GiftRejectReason.UNKNOWN_CREATOR, "the room is not open or is not this creator's"),
+        (GiftRejectReason.SENDER_BANNED, "the sender is banned or timed out in this room"),
+    ]
