@@ -13,7 +13,7 @@ STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
 PHONY_EXTRA := api worker relay sink
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger clean
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ schemas: install ## export a JSON Schema per event to build/schemas/
 
 bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards via views vs raw (QUICK=1: short)
 	$(PY) -m bench.sink
+
+bench-fanout: up ## chat delivery through Kafka + Faust to two gateway nodes vs a Node.js socket.io + redis-adapter reference (QUICK=1: short)
+	$(PY) -m bench.fanout
 
 bench-ledger: up ## batched gift settlement vs one transaction per gift, on PostgreSQL (QUICK=1: short)
 	$(PY) -m bench.ledger

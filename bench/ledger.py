@@ -33,13 +33,13 @@ from ops.seed import live_room, open_rooms_async
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
-from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
-from streams.contracts.probes import PlatformProbe
+from streams.contracts.gifts import GiftSettled
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, GiftRequest, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.postgres.migrate import migrate
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
+from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
 GIFTS = 12_000 if QUICK else 60_000
@@ -175,11 +175,7 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
     """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes."""
     run = uuid.uuid4().hex[:6]
     app_id = f"bench-e2e-{run}"
-    start_group_at_end(
-        settings.kafka.bootstrap_servers,
-        app_id,
-        [TOPICS.for_event(GiftRequested), TOPICS.for_event(GiftScreened), TOPICS.for_event(PlatformProbe)],
-    )
+    start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
     logs = REPO_ROOT / ".cache" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()

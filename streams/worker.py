@@ -10,11 +10,16 @@ import sys
 
 from faust.worker import Worker
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
+from streams.contracts.chat import ChatMessageAccepted, ChatMessageSubmitted
+from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
+from streams.contracts.moderation import ModerationAction
+from streams.contracts.presence import PresenceJoined
+from streams.contracts.probes import PlatformProbe
+from streams.contracts.reactions import ReactionSubmitted
 from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
@@ -26,6 +31,7 @@ from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.probes.agents import register_probe_agent
 from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
+from streams.redis_pool import connect_redis
 from streams.rooms.agents import register_room_agents
 from streams.rooms.directory import RoomDirectory
 from streams.rooms.gate import ChatGate
@@ -34,13 +40,30 @@ from streams.rooms.holds import ChatHolds
 from streams.rooms.moderation import ChatModerator
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
+from streams.topics import TOPICS
+
+CONSUMED = [
+    TOPICS.for_event(model)
+    for model in (
+        PlatformProbe,
+        GiftRequested,
+        GiftScreened,
+        GiftSettled,
+        ChatMessageSubmitted,
+        ChatMessageAccepted,
+        ModerationAction,
+        ReactionSubmitted,
+        PresenceJoined,
+    )
+]
+"""Every topic the worker's agents read (a new consumer group may be started at their end)."""
 
 
 def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     app = create_app(settings, app_id=app_id, web_port=web_port)
     (settings.local.data_dir / "faust" / app_id).mkdir(parents=True, exist_ok=True)
     pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=8, open=False)
-    redis = Redis.from_url(settings.redis.url)
+    redis = connect_redis(settings.redis.url)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=app_id)
     dead_letters = DeadLetterPublisher(wire, consumer=app_id)
 

@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.api.fraud_routes import router as fraud_router
@@ -34,6 +33,7 @@ from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
+from streams.redis_pool import connect_redis
 from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom
 from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds, UnknownHold
@@ -91,7 +91,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
         await pool.open(wait=True, timeout=30)
         wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="api")
-        redis = Redis.from_url(settings.redis.url)
+        redis = connect_redis(settings.redis.url)
         app.state.platform = AppState(
             settings=settings,
             pool=pool,

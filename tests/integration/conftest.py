@@ -27,31 +27,15 @@ from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
-from streams.contracts.chat import ChatMessageAccepted, ChatMessageSubmitted
-from streams.contracts.gifts import GiftRequested, GiftScreened, GiftSettled
-from streams.contracts.moderation import ModerationAction
-from streams.contracts.presence import PresenceJoined
-from streams.contracts.probes import PlatformProbe
-from streams.contracts.reactions import ReactionSubmitted
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
-from streams.topics import TOPICS
+from streams.worker import CONSUMED
 from warehouse.client import connect
 
 T = TypeVar("T")
 
-WORKER_TOPICS = [
-    TOPICS.for_event(GiftRequested),
-    TOPICS.for_event(GiftScreened),
-    TOPICS.for_event(GiftSettled),
-    TOPICS.for_event(PlatformProbe),
-    TOPICS.for_event(ChatMessageSubmitted),
-    TOPICS.for_event(ChatMessageAccepted),
-    TOPICS.for_event(ModerationAction),
-    TOPICS.for_event(ReactionSubmitted),
-    TOPICS.for_event(PresenceJoined),
-]
+WORKER_TOPICS = CONSUMED
 
 
 @pytest.fixture(scope="session")
