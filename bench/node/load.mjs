@@ -13,6 +13,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const latencies = [];
+const decisionLags = [];
 let measuring = false;
 let reactionMessages = 0;
 let reactionTaps = 0;
@@ -27,7 +28,11 @@ function connect(client) {
     socket.on("chat", (m) => {
       const parts = String(m.text).split("|");
       if (parts[0] === "warm") warm = true;
-      if (parts[0] === "b" && measuring) latencies.push(Date.now() - Number(parts[1]));
+      if (parts[0] === "b" && measuring) {
+        const now = Date.now();
+        latencies.push(now - Number(parts[1]));
+        if (m.at && m.user_id === cfg.clients[Number(parts[2])]?.user) decisionLags.push(Date.parse(m.at) - Number(parts[1]));
+      }
     });
     socket.on("reactions", (b) => { if (measuring) { reactionMessages += 1; reactionTaps += b.total ?? 0; } });
     socket.on("reaction", () => { if (measuring) { reactionMessages += 1; reactionTaps += 1; } });
@@ -97,7 +102,9 @@ measuring = false;
 log("MEASURE_END");
 
 latencies.sort((a, b) => a - b);
-const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : null);
+decisionLags.sort((a, b) => a - b);
+const pick = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : null);
+const q = (p) => pick(latencies, p);
 console.log(JSON.stringify({
   clients: sockets.length,
   rooms: roomSize.size,
@@ -112,6 +119,9 @@ console.log(JSON.stringify({
   p50_ms: q(0.5),
   p99_ms: q(0.99),
   max_ms: latencies.length ? latencies[latencies.length - 1] : null,
+  // Where the platform stamps its decision ("at"): emit -> moderation decided, per receipt.
+  decided_p50_ms: pick(decisionLags, 0.5),
+  decided_p99_ms: pick(decisionLags, 0.99),
   reaction_taps_sent: taps,
   reaction_messages_received: reactionMessages,
   reaction_taps_received: reactionTaps,

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet as socketio_packet
 
 from streams.rooms.history import seq_order
 
@@ -60,4 +62,31 @@ class RecoveringRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 buffer.append((message["event"], data))
             skip = message.get("skip_sid") or []
             message = {**message, "skip_sid": [*(skip if isinstance(skip, list) else [skip]), *holders]}
-        await super()._handle_emit(message)
+        if message.get("callback") is not None or message.get("binary"):
+            await super()._handle_emit(message)
+        else:
+            self._broadcast(message)
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        """A room broadcast without a task per recipient: the packet is encoded once and put on
+        each local socket's send queue (what python-socketio does through one asyncio task per
+        recipient, which costs more CPU than the send itself on a busy node). Relies on
+        engine.io's per-socket queue, pinned with python-socketio in uv.lock; the end-to-end
+        tests cover it."""
+        namespace = message.get("namespace") or "/"
+        if namespace not in self.rooms:
+            return
+        data = message["data"] if isinstance(message["data"], list) else [message["data"]]
+        pkt = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[message["event"], *data]
+        )
+        eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
+        skip = message.get("skip_sid") or []
+        skipped = set(skip if isinstance(skip, list) else [skip])
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in self.get_participants(namespace, message.get("room")):
+            if sid in skipped:
+                continue
+            socket = sockets.get(eio_sid)
+            if socket is not None and not socket.closed:
+                socket.queue.put_nowait(eio_pkt)
