@@ -19,6 +19,7 @@ let reactionMessages = 0;
 let reactionTaps = 0;
 let warm = false;
 const roomSize = new Map();
+const occupancy = {};
 
 function connect(client) {
   return new Promise((resolve, reject) => {
@@ -36,6 +37,7 @@ function connect(client) {
     });
     socket.on("reactions", (b) => { if (measuring) { reactionMessages += 1; reactionTaps += b.total ?? 0; } });
     socket.on("reaction", () => { if (measuring) { reactionMessages += 1; reactionTaps += 1; } });
+    socket.on("occupancy", (o) => { occupancy[o.room_id] = o.viewers; });
   });
 }
 
@@ -125,6 +127,8 @@ console.log(JSON.stringify({
   reaction_taps_sent: taps,
   reaction_messages_received: reactionMessages,
   reaction_taps_received: reactionTaps,
+  occupancy_last_seen: occupancy,
+  room_sizes: Object.fromEntries(roomSize),
 }));
 for (const s of sockets) s.close();
 process.exit(0);

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from ops.js_clients import NODE_MODULES
 from serving.auth.tokens import issue
 from streams.bus.scan import find_record
 from streams.contracts.base import Role
 from streams.contracts.chat import ChatMessageSubmitted
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import Settings
 from streams.topics import TOPICS
 from tests.e2e.conftest import open_room
-
-NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
 
 
 @pytest.fixture

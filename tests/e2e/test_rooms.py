@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ops.js_clients import JsClients
 from serving.auth.tokens import issue
 from streams.bus.deadletter import reason_of
 from streams.bus.wire import KafkaWire
@@ -23,7 +24,6 @@ from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.moderation import ModerationAction
 from streams.settings import Settings
 from streams.topics import TOPICS
-from tests.e2e.clients import JsClients
 from tests.e2e.conftest import launch_gateway
 from tests.integration.conftest import Worker, eventually, read_topic, stop_process
 

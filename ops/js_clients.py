@@ -1,4 +1,5 @@
-"""Official socket.io-client sockets, driven from a test through ``sio_driver.mjs``."""
+"""Official socket.io-client sockets driven from Python through ``ops/node/sio_driver.mjs``: the
+end-to-end tests and the demo use them as real viewers, moderators and creators."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from streams.settings import REPO_ROOT
 
 NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
-DRIVER = Path(__file__).with_name("sio_driver.mjs")
+DRIVER = REPO_ROOT / "ops" / "node" / "sio_driver.mjs"
 
 
 class JsClients:
     def __init__(self) -> None:
-        assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
+        if not (NODE_MODULES / "socket.io-client").exists():
+            raise RuntimeError("run `make install` (installs socket.io-client)")
         self._proc = subprocess.Popen(
             [shutil.which("node") or "node", str(DRIVER)],
             env={"NODE_MODULES": str(NODE_MODULES), "PATH": "/usr/bin:/bin"},
@@ -63,7 +64,7 @@ class JsClients:
         try:
             return box.get(timeout=timeout_s)
         except queue.Empty:
-            raise AssertionError(f"no reply to {command}") from None
+            raise TimeoutError(f"no reply to {command}") from None
 
     def connect(self, name: str, url: str, token: str | None) -> str | None:
         """None when connected, else the refusal."""
@@ -75,7 +76,8 @@ class JsClients:
 
     def emit(self, name: str, event: str, data: Any) -> dict[str, Any]:
         reply = self._call(op="emit", name=name, event=event, data=data)
-        assert "error" not in reply, reply
+        if "error" in reply:
+            raise RuntimeError(f"{name} {event}: {reply['error']}")
         ack: dict[str, Any] = reply["ack"]
         return ack
 
@@ -99,7 +101,7 @@ class JsClients:
                 if match(data):
                     return data
             time.sleep(0.02)
-        raise AssertionError(
+        raise TimeoutError(
             f"{name} did not receive a matching {event!r} in {timeout_s}s; got {self.events[-10:]}"
         )
 
