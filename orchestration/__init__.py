@@ -1,1 +1,1 @@
-"""orchestration package."""
+"""Finance orchestration: Dagster assets, checks, schedule and sensor for creator payouts."""

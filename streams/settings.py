@@ -185,6 +185,21 @@ class RoomSettings(BaseSettings):
     socket_chat_burst: float = Field(default=5.0, ge=1)
 
 
+class FinanceSettings(BaseSettings):
+    """Creator payouts: paid per day (the period) in integer cents at ``cents_per_coin_bps``
+    (basis points of a cent per coin of earnings), only above ``min_payout_cents``."""
+
+    model_config = _config("FINANCE_")
+
+    min_payout_cents: int = Field(default=1_000, ge=1)
+    cents_per_coin_bps: int = Field(default=10_000, ge=1, description="10,000 = one cent per coin.")
+    currency: str = "USD"
+    payout_expiry_days: int = Field(default=14, ge=1)
+    first_day: str = "2026-01-01"
+    settlement_dir: Path = REPO_ROOT / ".cache" / "finance" / "settlements"
+    statements_dir: Path = REPO_ROOT / ".cache" / "finance" / "statements"
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -222,6 +237,7 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     rooms: RoomSettings = Field(default_factory=RoomSettings)
+    finance: FinanceSettings = Field(default_factory=FinanceSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")

@@ -318,13 +318,22 @@ class PostgresLedger:
 
     async def _resolve(self, topup_id: uuid.UUID, flags: Flags) -> Transfer:
         pending_id = derived_id("topup", topup_id)
+        return await self.resolve(
+            pending_id, flags, derived_id("topup", topup_id, flags.value), f"top-up {topup_id}"
+        )
+
+    async def resolve(
+        self, pending_id: uuid.UUID, flags: Flags, resolution_id: uuid.UUID, what: str
+    ) -> Transfer:
+        """Post or void a pending transfer (idempotent by ``resolution_id``; the second phase of a
+        top-up or a payout)."""
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(SQL["transfers_by_id"], {"ids": [pending_id]})).fetchall()
         if not rows:
-            raise UnknownTransfer(f"no pending top-up {topup_id}")
+            raise UnknownTransfer(f"no pending {what}")
         pending = _row_transfer(rows[0])
         resolution = Transfer(
-            derived_id("topup", topup_id, flags.value),
+            resolution_id,
             pending.posting_id,
             pending.kind,
             flags,
