@@ -13,7 +13,7 @@ STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
 PHONY_EXTRA := api worker relay sink
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout clean
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout dagster clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -95,6 +95,10 @@ bench-fanout: up ## chat delivery through Kafka + Faust to two gateway nodes vs 
 
 bench-ledger: up ## batched gift settlement vs one transaction per gift, on PostgreSQL (QUICK=1: short)
 	$(PY) -m bench.ledger
+
+dagster: up ## the Dagster UI on 127.0.0.1:3000: finance's payout assets, checks, schedule and sensor (SQLite in .cache/dagster)
+	mkdir -p .cache/dagster
+	DAGSTER_HOME=$(CURDIR)/.cache/dagster $(PY) -m dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 clean: down ## remove service data, logs and results (keeps downloaded jars and the venv)
 	rm -rf .cache/data .cache/logs .cache/run bench/results build

@@ -383,14 +383,16 @@ def settlement_files(context: SensorEvaluationContext) -> Iterator[Any]:
         )
 
 
+ASSETS = [
+    warehouse_creator_earnings,
+    ledger_creator_earnings,
+    payout_batch,
+    payout_postings,
+    creator_statements,
+]
+
 defs = Definitions(
-    assets=[
-        warehouse_creator_earnings,
-        ledger_creator_earnings,
-        payout_batch,
-        payout_postings,
-        creator_statements,
-    ],
+    assets=ASSETS,
     jobs=[daily_payouts, confirm_payouts],
     schedules=[daily_schedule],
     sensors=[settlement_files],

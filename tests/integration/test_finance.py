@@ -14,16 +14,9 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pytest
-from dagster import DagsterUnknownPartitionError, materialize
+from dagster import DagsterUnknownPartitionError, RunRequest, SkipReason, build_sensor_context, materialize
 
-from orchestration.definitions import (
-    confirm_payouts,
-    creator_statements,
-    ledger_creator_earnings,
-    payout_batch,
-    payout_postings,
-    warehouse_creator_earnings,
-)
+from orchestration.definitions import ASSETS, confirm_payouts, settlement_files
 from orchestration.payouts import payout_id, pending_transfer_id
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.consumer import Received
@@ -34,14 +27,6 @@ from streams.settings import Settings
 from streams.topics import TOPICS
 from tests.integration.conftest import fund, read_topic, run_with_ledger
 from warehouse.client import connect
-
-ASSETS = [
-    warehouse_creator_earnings,
-    ledger_creator_earnings,
-    payout_batch,
-    payout_postings,
-    creator_statements,
-]
 
 
 def days_ago(n: int) -> date:
@@ -348,3 +333,15 @@ def test_a_day_that_is_not_over_is_never_paid() -> None:
     today = datetime.now(UTC).date()
     with pytest.raises(DagsterUnknownPartitionError):  # the daily partitions end with the last full day
         run_day(today)
+
+
+def test_a_settlement_file_landing_starts_a_confirmation_run(finance_folders: Path) -> None:
+    folder = finance_folders / "settlements"
+    assert isinstance(next(iter(settlement_files(build_sensor_context()))), SkipReason)
+    folder.mkdir(parents=True)
+    (folder / "provider-2026-11-27.csv").write_text("payout_id,status,amount_cents,provider_ref\n")
+    (request,) = list(settlement_files(build_sensor_context()))
+    assert isinstance(request, RunRequest)
+    assert request.run_config == {
+        "ops": {"apply_settlement_file": {"config": {"path": str(folder / "provider-2026-11-27.csv")}}}
+    }

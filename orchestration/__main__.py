@@ -1,0 +1,122 @@
+"""Finance from the command line (the same Dagster definitions the UI shows).
+
+    python -m orchestration pay --day 2026-11-27 [--to 2026-11-30]   materialize the payout assets per day
+    python -m orchestration preview                                  today's batch as it stands (nothing posted)
+    python -m orchestration settle <file.csv>                        apply a provider settlement file
+
+Runs are recorded in DAGSTER_HOME (default .cache/dagster), so they show in `make dagster`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from streams.settings import REPO_ROOT
+
+
+def _home() -> None:
+    home = os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".cache" / "dagster"))
+    os.makedirs(home, exist_ok=True)
+
+
+def pay(first: date, last: date) -> int:
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.definitions import ASSETS
+
+    failed = 0
+    day = first
+    while day <= last:
+        result = materialize(
+            ASSETS, partition_key=day.isoformat(), instance=DagsterInstance.get(), raise_on_error=False
+        )
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        batch = result.asset_value("payout_batch") if result.success else None
+        print(f"{day}: {'paid' if result.success else 'BLOCKED'}; checks {checks}")
+        if batch is not None and not batch.empty:
+            print(batch.to_string(index=False))
+        failed += 0 if result.success else 1
+        day += timedelta(days=1)
+    return 1 if failed else 0
+
+
+def preview() -> int:
+    """Today's batch as it stands: payables until now, the same planning and GX suite."""
+    from orchestration.definitions import with_store
+    from orchestration.payouts import FinanceStore, plan
+    from orchestration.quality import validate_batch
+
+    today = datetime.now(UTC).date()
+
+    async def build(store: FinanceStore) -> tuple[list, list, dict[str, int]]:  # type: ignore[type-arg]
+        payables = await store.payables(today)
+        lines, excluded = plan(
+            today,
+            payables,
+            await store.payouts_of(today),
+            store.finance,
+            failed=await store.failed_of(today),
+            later=await store.paid_later_than(today),
+        )
+        return lines, excluded, payables
+
+    import pandas as pd
+
+    lines, excluded, payables = with_store(build)
+    frame = pd.DataFrame(
+        [
+            [str(x.payout_id), x.creator_id, x.period.isoformat(), x.coins, x.amount_cents, x.currency]
+            for x in lines
+        ],
+        columns=["payout_id", "creator_id", "period", "coins", "amount_cents", "currency"],
+    )
+    outcome = validate_batch(frame, sum(payables.get(c, 0) for c in frame["creator_id"]))
+    print(
+        f"payout batch for {today} as it stands (paid by the 01:00 UTC schedule once the day is over): "
+        f"{len(frame)} payouts, {int(frame['amount_cents'].sum()) if len(frame) else 0} cents; "
+        f"{len(excluded)} creators left out; Great Expectations suite "
+        + ("passed" if outcome.passed else f"FAILED: {outcome.failed}")
+    )
+    return 0 if outcome.passed else 1
+
+
+def settle(path: str) -> int:
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import confirm_payouts
+
+    result = confirm_payouts.execute_in_process(
+        run_config={"ops": {"apply_settlement_file": {"config": {"path": path}}}},
+        instance=DagsterInstance.get(),
+    )
+    print(result.output_for_node("apply_settlement_file") if result.success else "FAILED")
+    return 0 if result.success else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    pay_cmd = commands.add_parser(
+        "pay", help="materialize the payout assets for one day or a range (backfill)"
+    )
+    pay_cmd.add_argument("--day", type=date.fromisoformat, required=True)
+    pay_cmd.add_argument("--to", type=date.fromisoformat, default=None)
+    commands.add_parser("preview", help="today's batch as it stands; nothing is posted")
+    settle_cmd = commands.add_parser("settle", help="apply a provider settlement file")
+    settle_cmd.add_argument("file")
+    args = parser.parse_args(argv)
+    _home()
+    if args.command == "pay":
+        return pay(args.day, args.to or args.day)
+    if args.command == "preview":
+        return preview()
+    return settle(args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
