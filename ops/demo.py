@@ -368,7 +368,49 @@ def simulation(
         if name != "gift_revenue_by_type":  # the warehouse holds other runs too: show this one's rows
             rows = [r for r in rows if str(r[0]).startswith(run_id)]
         print(render(list(result.column_names), rows[:8], "table"))
-    return 0 if counted >= produced and settled + rejected == len(gift_ids) and audit.ok else 1
+    finance_ok = finance(run_id)
+    return 0 if counted >= produced and settled + rejected == len(gift_ids) and audit.ok and finance_ok else 1
+
+
+def finance(run_id: str) -> bool:
+    """The day's payout batch over what the simulation earned (a preview: the Dagster job pays a
+    day once it is over), then yesterday's partition materialized for real."""
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.__main__ import dagster_home
+    from orchestration.definitions import ASSETS, QUIET
+    from orchestration.preview import preview_batch
+
+    dagster_home()
+    t = time.monotonic()
+    result = preview_batch()
+    ours = result.batch[result.batch["creator_id"].str.startswith(run_id)]
+    print(
+        f"\nfinance    today's payout batch as it stands: {len(result.batch)} payouts, "
+        f"{int(result.batch['amount_cents'].sum()) if len(result.batch) else 0} cents, {len(result.excluded)} creators left out; "
+        f"Great Expectations suite {'passed' if result.quality.passed else 'FAILED: ' + str(result.quality.failed)} "
+        f"({time.monotonic() - t:.1f}s); this run's creators:"
+    )
+    print(
+        ours[["creator_id", "coins", "amount_cents", "currency"]].to_string(index=False)
+        if len(ours)
+        else "(none)"
+    )
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    t = time.monotonic()
+    run = materialize(
+        ASSETS,
+        partition_key=yesterday,
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+    print(
+        f"finance    Dagster daily_payouts for {yesterday}: {'succeeded' if run.success else 'BLOCKED'} in "
+        f"{time.monotonic() - t:.1f}s; checks {checks}; `make dagster` shows the run"
+    )
+    return bool(result.quality.passed and run.success)
 
 
 if __name__ == "__main__":

@@ -12,26 +12,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 from streams.settings import REPO_ROOT
 
 
-def _home() -> None:
-    home = os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".cache" / "dagster"))
-    os.makedirs(home, exist_ok=True)
+def dagster_home() -> None:
+    """DAGSTER_HOME (default .cache/dagster) with its (empty: SQLite defaults) dagster.yaml."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".cache" / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()
 
 
 def pay(first: date, last: date) -> int:
     from dagster import DagsterInstance, materialize
 
-    from orchestration.definitions import ASSETS
+    from orchestration.definitions import ASSETS, QUIET
 
     failed = 0
     day = first
     while day <= last:
         result = materialize(
-            ASSETS, partition_key=day.isoformat(), instance=DagsterInstance.get(), raise_on_error=False
+            ASSETS,
+            partition_key=day.isoformat(),
+            instance=DagsterInstance.get(),
+            raise_on_error=False,
+            run_config=QUIET,
         )
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         batch = result.asset_value("payout_batch") if result.success else None
@@ -44,43 +51,19 @@ def pay(first: date, last: date) -> int:
 
 
 def preview() -> int:
-    """Today's batch as it stands: payables until now, the same planning and GX suite."""
-    from orchestration.definitions import with_store
-    from orchestration.payouts import FinanceStore, plan
-    from orchestration.quality import validate_batch
+    from orchestration.preview import preview_batch
 
-    today = datetime.now(UTC).date()
-
-    async def build(store: FinanceStore) -> tuple[list, list, dict[str, int]]:  # type: ignore[type-arg]
-        payables = await store.payables(today)
-        lines, excluded = plan(
-            today,
-            payables,
-            await store.payouts_of(today),
-            store.finance,
-            failed=await store.failed_of(today),
-            later=await store.paid_later_than(today),
-        )
-        return lines, excluded, payables
-
-    import pandas as pd
-
-    lines, excluded, payables = with_store(build)
-    frame = pd.DataFrame(
-        [
-            [str(x.payout_id), x.creator_id, x.period.isoformat(), x.coins, x.amount_cents, x.currency]
-            for x in lines
-        ],
-        columns=["payout_id", "creator_id", "period", "coins", "amount_cents", "currency"],
-    )
-    outcome = validate_batch(frame, sum(payables.get(c, 0) for c in frame["creator_id"]))
+    result = preview_batch()
+    batch = result.batch
     print(
-        f"payout batch for {today} as it stands (paid by the 01:00 UTC schedule once the day is over): "
-        f"{len(frame)} payouts, {int(frame['amount_cents'].sum()) if len(frame) else 0} cents; "
-        f"{len(excluded)} creators left out; Great Expectations suite "
-        + ("passed" if outcome.passed else f"FAILED: {outcome.failed}")
+        f"payout batch for {result.period} as it stands (paid by the 01:00 UTC schedule once the day is over): "
+        f"{len(batch)} payouts, {int(batch['amount_cents'].sum()) if len(batch) else 0} cents; "
+        f"{len(result.excluded)} creators left out; Great Expectations suite "
+        + ("passed" if result.quality.passed else f"FAILED: {result.quality.failed}")
     )
-    return 0 if outcome.passed else 1
+    if len(batch):
+        print(batch.head(20).to_string(index=False))
+    return 0 if result.quality.passed else 1
 
 
 def settle(path: str) -> int:
@@ -110,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     settle_cmd = commands.add_parser("settle", help="apply a provider settlement file")
     settle_cmd.add_argument("file")
     args = parser.parse_args(argv)
-    _home()
+    dagster_home()
     if args.command == "pay":
         return pay(args.day, args.to or args.day)
     if args.command == "preview":

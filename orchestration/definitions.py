@@ -59,6 +59,8 @@ from streams.settings import Settings
 from warehouse.client import connect
 
 T = TypeVar("T")
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""Run config for command-line and demo runs: Dagster's console log at WARNING, not DEBUG."""
 SETTINGS = Settings()
 DAILY = DailyPartitionsDefinition(start_date=SETTINGS.finance.first_day, timezone="UTC")
 EARNINGS_COLUMNS = ["creator_id", "credited", "debited", "postings"]
