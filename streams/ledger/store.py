@@ -116,6 +116,11 @@ class PostgresLedger:
         self._pool = pool
         self.creator_share_bps = creator_share_bps
 
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        """The connection pool (for stores sharing the ledger's database, such as finance's)."""
+        return self._pool
+
     # -- the primitive ------------------------------------------------------------------
 
     async def _ensure_accounts(self, conn: AsyncConnection, ids: Iterable[str], asset: str = COINS) -> None:

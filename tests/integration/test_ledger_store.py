@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from orchestration.payouts import FinanceStore, PayoutLine, Settlement, payout_id
 from streams.ledger.model import (
     GiftRequest,
     IdempotencyConflict,
@@ -24,7 +25,7 @@ from streams.ledger.model import (
 )
 from streams.ledger.store import PostgresLedger
 from streams.postgres.migrate import migrate
-from streams.settings import Settings
+from streams.settings import FinanceSettings, Settings
 from tests.integration.conftest import run_with_ledger
 
 
@@ -53,6 +54,7 @@ op = st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 20)),
     st.tuples(st.just("reverse"), st.integers(0, 20)),
     st.tuples(st.just("replay"), st.integers(0, 20)),
+    st.tuples(st.just("payout"), st.integers(1, 400), st.sampled_from(["paid", "failed"])),
 )
 
 
@@ -103,6 +105,19 @@ def test_random_histories_keep_the_books_balanced(ledger_dsn: str, ops: list[tup
                 # Refused when the creator's earnings no longer cover it: nothing written then.
                 with contextlib.suppress(InsufficientFunds):
                     await ledger.reverse(transfers[step[1] % len(transfers)])
+            elif kind == "payout":
+                # A creator payout: reserved (pending), then posted or voided by the provider's
+                # settlement, which is delivered twice; a payout beyond the earnings is refused.
+                _, coins, status = step
+                day = date(2026, 1, 1) + timedelta(days=len(transfers) + coins)
+                finance = FinanceStore(ledger.pool, FinanceSettings())
+                line = PayoutLine(payout_id(f"{run}creator", day), f"{run}creator", day, coins, coins, "USD")
+                if await finance.post_pending(line):
+                    for _ in range(2):
+                        outcome, _payout = await finance.settle(
+                            Settlement(2, str(line.payout_id), status, str(coins), "ref")
+                        )
+                        assert outcome in ("applied", "duplicate")
             elif kind == "replay" and gifts:
                 gift = gifts[step[1] % len(gifts)]
                 outcomes = await ledger.settle_gifts([gift])
