@@ -24,9 +24,12 @@ def require_analyst(principal: Any) -> None:
 
 
 @router.get("/held-gifts")
-async def held_gifts(state: StateDep, principal: PrincipalDep, limit: int = 100) -> dict[str, Any]:
+async def held_gifts(
+    state: StateDep, principal: PrincipalDep, limit: int = 100, sender_id: str | None = None
+) -> dict[str, Any]:
+    """Undecided holds, oldest first; ``sender_id`` narrows them to one user's gifts."""
     require_analyst(principal)
-    held = await state.holds.open(min(max(limit, 1), 500))
+    held = await state.holds.open(min(max(limit, 1), 500), sender_id)
     return {
         "items": [
             h.model_dump(

@@ -43,7 +43,7 @@ class AppState:
     presence: PresenceBoard
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.platform
     return state
 
@@ -51,7 +51,9 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def current_principal(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def current_principal(
+    state: StateDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
     return verify(

@@ -15,7 +15,11 @@ HOLD = """
 INSERT INTO gift_holds (gift_id, sender_id, request, rules) VALUES (%(gift_id)s, %(sender)s, %(request)s, %(rules)s)
 ON CONFLICT (gift_id) DO NOTHING
 """
-OPEN = "SELECT request FROM gift_holds WHERE decision IS NULL ORDER BY held_at LIMIT %(limit)s"
+OPEN = """
+SELECT request FROM gift_holds
+WHERE decision IS NULL AND (%(sender)s::text IS NULL OR sender_id = %(sender)s)
+ORDER BY held_at LIMIT %(limit)s
+"""
 CLAIM = "SELECT request, decision FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
 DECIDE = """
 UPDATE gift_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
@@ -43,9 +47,10 @@ class GiftHolds:
                 },
             )
 
-    async def open(self, limit: int = 100) -> list[GiftScreened]:
+    async def open(self, limit: int = 100, sender: str | None = None) -> list[GiftScreened]:
+        """The oldest undecided holds first; ``sender`` narrows them to one user's gifts."""
         async with self._pool.connection() as conn:
-            rows = await (await conn.execute(OPEN, {"limit": limit})).fetchall()
+            rows = await (await conn.execute(OPEN, {"limit": limit, "sender": sender})).fetchall()
         return [GiftScreened.model_validate_json(_json(r[0])) for r in rows]
 
     async def decide(
