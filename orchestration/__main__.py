@@ -18,11 +18,17 @@ from pathlib import Path
 from streams.settings import REPO_ROOT
 
 
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
 def dagster_home() -> None:
-    """DAGSTER_HOME (default .cache/dagster) with its (empty: SQLite defaults) dagster.yaml."""
+    """DAGSTER_HOME (default .cache/dagster) with a dagster.yaml: SQLite storage (the default),
+    telemetry off."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".cache" / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
 
 
 def pay(first: date, last: date) -> int:
