@@ -17,7 +17,6 @@ from pathlib import Path
 
 from streams.settings import REPO_ROOT
 
-
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 

@@ -64,10 +64,19 @@ def register_room_agents(
             # Published before Faust acknowledges the batch; a redelivered message gets the
             # decision the gate remembered for its id, under the same event id.
             await asyncio.gather(*(producer.send(event) for event in outcomes))
+            # Then shown right away, once Kafka holds the decision: one Kafka hop instead of two
+            # on the hot path. A crash in between redelivers the batch and shows it then.
+            for decision in outcomes:
+                if isinstance(decision, ChatMessageAccepted | ChatMessageHeld | ChatMessageRejected):
+                    await fan_out_chat(decision, emitter, history)
 
     @app.agent(app.raw_topic(decisions), name="chat-fanout")
     async def chat_fanout(stream: Any) -> None:
+        # Decisions made elsewhere: deletions, and held messages a moderator approved or denied
+        # through the API. The moderation agent's own decisions were shown when they were made.
         async for event in contract_events(stream, decisions, dead_letters):
+            if event.producer == moderator.producer:
+                continue
             if isinstance(
                 event, ChatMessageAccepted | ChatMessageHeld | ChatMessageRejected | ChatMessageDeleted
             ):

@@ -87,6 +87,11 @@ class ChatModerator:
         self._settings = settings
         self._producer = producer
 
+    @property
+    def producer(self) -> str:
+        """The ``producer`` stamped on this moderator's decisions."""
+        return self._producer
+
     async def decide(self, batch: Sequence[ChatMessageSubmitted]) -> list[Event]:
         rooms = await self._rooms.many([m.room_id for m in batch])
         verdicts: list[Verdict | ChatMessageRejected] = []
