@@ -64,6 +64,25 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SETTINGS = Settings()
 DAILY = DailyPartitionsDefinition(start_date=SETTINGS.finance.first_day, timezone="UTC")
 EARNINGS_COLUMNS = ["creator_id", "credited", "debited", "postings"]
+# The day's creator postings from the raw table, deduplicated (FINAL): the same posting written
+# twice (a retried sink, a replayed relay) must not look like a second posting here. Same
+# definition as the live aggregate creator_earnings_daily and as the ledger-side query.
+WAREHOUSE_EARNINGS = """
+SELECT creator_id, toInt64(sum(credited)), toInt64(sum(debited)), toInt64(count())
+FROM
+(
+    SELECT
+        if(startsWith(credit_account, 'creator_earnings:'), substring(credit_account, 18), substring(debit_account, 18)) AS creator_id,
+        if(startsWith(credit_account, 'creator_earnings:'), amount, 0) AS credited,
+        if(startsWith(debit_account, 'creator_earnings:'), amount, 0) AS debited
+    FROM ledger_postings FINAL
+    WHERE state = 'posted' AND asset = 'COINS'
+      AND toDate(occurred_at) = {day:Date} AND toDate(posted_at) = {day:Date}
+      AND (startsWith(credit_account, 'creator_earnings:') OR startsWith(debit_account, 'creator_earnings:'))
+)
+GROUP BY creator_id
+ORDER BY creator_id
+"""
 BATCH_COLUMNS = ["payout_id", "creator_id", "period", "coins", "amount_cents", "currency"]
 
 
@@ -104,13 +123,10 @@ def period_of(context: AssetExecutionContext) -> date:
 @asset(partitions_def=DAILY, group_name="finance", compute_kind="clickhouse")
 def warehouse_creator_earnings(context: AssetExecutionContext) -> pd.DataFrame:
     """Creator earnings of the day as the warehouse saw them (ledger.postings -> ClickHouse)."""
+    # The sink's at-least-once retries and a relay replay may write a posting twice; FINAL keeps one.
     settings = Settings()
     client = connect(settings.clickhouse.url, database=settings.clickhouse.database)
-    rows = client.query(
-        "SELECT creator_id, sum(credited), sum(debited), sum(postings) FROM creator_earnings_daily "
-        "WHERE day = {day:Date} AND asset = 'COINS' GROUP BY creator_id ORDER BY creator_id",
-        parameters={"day": context.partition_key},
-    ).result_rows
+    rows = client.query(WAREHOUSE_EARNINGS, parameters={"day": context.partition_key}).result_rows
     frame = pd.DataFrame([list(r) for r in rows], columns=EARNINGS_COLUMNS).astype(
         {"credited": "int64", "debited": "int64", "postings": "int64"}
     )

@@ -77,7 +77,8 @@ def plan(
     """The period's batch: the payouts that stand already (a rerun keeps them, unchanged), and a
     new payout for every other creator whose payable converts to at least the minimum. A
     creator whose payout for this period failed is paid with a later period (one id per
-    creator and period)."""
+    creator and period); a creator already paid for a later period is not paid again for an
+    earlier one (an out-of-order backfill)."""
     lines: list[PayoutLine] = list(already.values())
     excluded: list[Exclusion] = []
     for creator_id, coins in sorted(payables.items()):
@@ -86,6 +87,11 @@ def plan(
         if creator_id in failed:
             excluded.append(
                 Exclusion(creator_id, coins, "this period's payout failed; paid with a later period")
+            )
+            continue
+        if creator_id in later:
+            excluded.append(
+                Exclusion(creator_id, coins, "a later period is already paid, which covered this one")
             )
             continue
         cents = coins * finance.cents_per_coin_bps // 10_000

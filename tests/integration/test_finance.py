@@ -345,3 +345,21 @@ def test_a_settlement_file_landing_starts_a_confirmation_run(finance_folders: Pa
     assert request.run_config == {
         "ops": {"apply_settlement_file": {"config": {"path": str(folder / "provider-2026-11-27.csv")}}}
     }
+
+
+def test_an_out_of_order_backfill_never_pays_twice(settings: Settings, creators: dict[str, str]) -> None:
+    earlier, later = days_ago(10), days_ago(9)
+    creator = creators["big"]
+    earn(settings, earlier, {creator: [2000]})
+    earn(settings, later, {creator: [3000]})
+    assert run_day(later).success  # pays everything earned until the end of the later day
+    assert run_day(earlier).success  # then the earlier day: already covered
+    with psycopg.connect(settings.postgres.dsn()) as conn:
+        rows = conn.execute(
+            "SELECT period, amount_cents FROM creator_payouts WHERE creator_id = %s", (creator,)
+        ).fetchall()
+        (reason,) = conn.execute(
+            "SELECT reason FROM payout_exclusions WHERE creator_id = %s AND period = %s", (creator, earlier)
+        ).fetchone() or ("",)
+    assert rows == [(later, 5000)]
+    assert reason == "a later period is already paid, which covered this one"
