@@ -10,6 +10,7 @@ presence.events     -> presence board; counted every interval -> presence.occupa
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import structlog
@@ -114,9 +115,14 @@ def register_room_agents(
                 await board.left(event.room_id, event.node_id, event.session_id)
 
     published: dict[str, tuple[int, int]] = {}
+    counter_id = uuid.uuid4().hex
+    lease_ms = int(settings.occupancy_interval_s * 3000)
 
     @app.timer(interval=settings.occupancy_interval_s)  # type: ignore[untyped-decorator]
     async def count_occupancy() -> None:
+        if not await board.lead(counter_id, lease_ms):
+            published.clear()  # another worker counts; start afresh if the lease comes back
+            return
         for room in await board.count():
             figures = (room.viewers, room.connections)
             if published.get(room.room_id) == figures:

@@ -40,11 +40,28 @@ return 0
 """
 
 
+LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
 class PresenceBoard:
     def __init__(self, redis: Redis, *, node_ttl_s: float = 6.0) -> None:
         self._redis = redis
         self.node_ttl_ms = int(node_ttl_s * 1000)
         self._forget_if_empty = redis.register_script(FORGET_IF_EMPTY)
+        self._lead = redis.register_script(LEAD)
+
+    async def lead(self, owner: str, ttl_ms: int) -> bool:
+        """One counter at a time: true while ``owner`` holds (or takes over) the counting lease.
+        With several worker processes only the holder counts and broadcasts occupancy; if it
+        dies, another takes over when the lease expires."""
+        return bool(await self._lead(keys=["presence:counter"], args=[owner, ttl_ms]))
 
     async def heartbeat(self, instance: str) -> None:
         await self._redis.set(node_key(instance), 1, px=self.node_ttl_ms)

@@ -151,3 +151,15 @@ async def test_the_directory_survives_losing_redis(
     await rooms.unban(room, "troll")
     assert not await rooms.is_banned(room, "troll")
     assert await rooms.get(f"{room}-missing") is None
+
+
+async def test_one_worker_at_a_time_counts_occupancy(redis: Redis) -> None:
+    board = PresenceBoard(redis)
+    await redis.delete("presence:counter")
+    assert await board.lead("worker-a", 300)
+    assert not await board.lead("worker-b", 300)  # a second worker does not broadcast twice
+    assert await board.lead("worker-a", 300)  # the holder renews
+    await asyncio.sleep(0.35)
+    assert await board.lead("worker-b", 300)  # the holder died: another takes over
+    assert not await board.lead("worker-a", 300)
+    await redis.delete("presence:counter")
