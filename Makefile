@@ -97,7 +97,7 @@ bench-ledger: up ## batched gift settlement vs one transaction per gift, on Post
 	$(PY) -m bench.ledger
 
 dagster: up ## the Dagster UI on 127.0.0.1:3000: finance's payout assets, checks, schedule and sensor (SQLite in .cache/dagster)
-	$(PY) -c "from orchestration.__main__ import dagster_home; dagster_home()"
+	$(PY) -c "from orchestration import dagster_home; dagster_home()"
 	DAGSTER_HOME=$(CURDIR)/.cache/dagster $(PY) -m dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 clean: down ## remove service data, logs and results (keeps downloaded jars and the venv)

@@ -377,7 +377,7 @@ def finance(run_id: str) -> bool:
     day once it is over), then yesterday's partition materialized for real."""
     from dagster import DagsterInstance, materialize
 
-    from orchestration.__main__ import dagster_home
+    from orchestration import dagster_home
     from orchestration.definitions import ASSETS, QUIET
     from orchestration.preview import preview_batch
 

@@ -10,24 +10,10 @@ Runs are recorded in DAGSTER_HOME (default .cache/dagster), so they show in `mak
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
-from streams.settings import REPO_ROOT
-
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
-
-
-def dagster_home() -> None:
-    """DAGSTER_HOME (default .cache/dagster) with a dagster.yaml: SQLite storage (the default),
-    telemetry off."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".cache" / "dagster")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+from orchestration import dagster_home
 
 
 def pay(first: date, last: date) -> int:

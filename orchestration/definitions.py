@@ -18,6 +18,7 @@ from the command line.
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,8 +51,8 @@ from dagster import (
 )
 from psycopg_pool import AsyncConnectionPool
 
-from orchestration.payouts import FinanceStore, day_bounds, plan, read_settlement_file
-from orchestration.quality import validate_batch
+from orchestration.payouts import FinanceStore, PayoutLine, PeriodPlan, day_bounds, read_settlement_file
+from orchestration.quality import SuiteOutcome, validate_batch
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.payouts import PayoutFailed, PayoutPaid, PayoutPending
@@ -120,10 +121,25 @@ def period_of(context: AssetExecutionContext) -> date:
     return period
 
 
+def batch_frame(lines: list[PayoutLine]) -> pd.DataFrame:
+    """A payout batch as the table the checks, the postings and the UI see."""
+    return pd.DataFrame(
+        [
+            [str(x.payout_id), x.creator_id, x.period.isoformat(), x.coins, x.amount_cents, x.currency]
+            for x in lines
+        ],
+        columns=BATCH_COLUMNS,
+    ).astype({"coins": "int64", "amount_cents": "int64"})
+
+
+def check_batch(frame: pd.DataFrame, payables: dict[str, int]) -> SuiteOutcome:
+    """The GX suite, with the ledger's payables for the batch's creators as the expected total."""
+    return validate_batch(frame, sum(payables.get(creator, 0) for creator in frame["creator_id"]))
+
+
 @asset(partitions_def=DAILY, group_name="finance", compute_kind="clickhouse")
 def warehouse_creator_earnings(context: AssetExecutionContext) -> pd.DataFrame:
     """Creator earnings of the day as the warehouse saw them (ledger.postings -> ClickHouse)."""
-    # The sink's at-least-once retries and a relay replay may write a posting twice; FINAL keeps one.
     settings = Settings()
     client = connect(settings.clickhouse.url, database=settings.clickhouse.database)
     rows = client.query(WAREHOUSE_EARNINGS, parameters={"day": context.partition_key}).result_rows
@@ -195,27 +211,13 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
     cents, with ids derived from (creator, period). Exclusions are recorded with their reason."""
     period = period_of(context)
 
-    async def build(store: FinanceStore) -> tuple[Any, Any, dict[str, int]]:
-        payables = await store.payables(period)
-        lines, excluded = plan(
-            period,
-            payables,
-            await store.payouts_of(period),
-            store.finance,
-            failed=await store.failed_of(period),
-            later=await store.paid_later_than(period),
-        )
-        await store.record_exclusions(period, excluded)
-        return lines, excluded, payables
+    async def build(store: FinanceStore) -> PeriodPlan:
+        planned = await store.plan_period(period)
+        await store.record_exclusions(period, planned.excluded)
+        return planned
 
-    lines, excluded, payables = with_store(build)
-    frame = pd.DataFrame(
-        [
-            [str(x.payout_id), x.creator_id, x.period.isoformat(), x.coins, x.amount_cents, x.currency]
-            for x in lines
-        ],
-        columns=BATCH_COLUMNS,
-    ).astype({"coins": "int64", "amount_cents": "int64"})
+    planned = with_store(build)
+    excluded, frame = planned.excluded, batch_frame(planned.lines)
     yield Output(
         frame,
         metadata={
@@ -227,9 +229,7 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
             "earned_today_by": len(earnings),
         },
     )
-    # The ledger's payables for the same creators, read again: the batch must add up to them.
-    ledger_total = sum(payables.get(creator, 0) for creator in frame["creator_id"])
-    outcome = validate_batch(frame, ledger_total)
+    outcome = check_batch(frame, planned.payables)
     yield AssetCheckResult(
         check_name="great_expectations",
         passed=outcome.passed,
@@ -256,15 +256,22 @@ def payout_postings(context: AssetExecutionContext, batch: pd.DataFrame) -> pd.D
             if row.creator_id in existing:
                 results.append({"creator_id": row.creator_id, "status": "existing"})
                 continue
-            lines, _ = plan(period, {row.creator_id: int(row.coins)}, {}, store.finance)
-            ok = await store.post_pending(lines[0])
+            line = PayoutLine(
+                uuid.UUID(row.payout_id),
+                row.creator_id,
+                period,
+                int(row.coins),
+                int(row.amount_cents),
+                row.currency,
+            )
+            ok = await store.post_pending(line)
             results.append(
                 {"creator_id": row.creator_id, "status": "pending" if ok else "refused: funds moved"}
             )
             if ok:
                 events.append(
                     PayoutPending(
-                        payout_id=lines[0].payout_id,
+                        payout_id=line.payout_id,
                         creator_id=row.creator_id,
                         period_start=period,
                         period_end=period,

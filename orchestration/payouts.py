@@ -137,6 +137,13 @@ def read_settlement_file(path: Path) -> list[Settlement]:
     ]
 
 
+@dataclass(frozen=True)
+class PeriodPlan:
+    lines: list[PayoutLine]
+    excluded: list[Exclusion]
+    payables: dict[str, int]
+
+
 class FinanceStore:
     """Finance's reads and writes on the ledger database."""
 
@@ -163,6 +170,19 @@ class FinanceStore:
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(SQL["PAYOUTS_OF_PERIOD"], {"period": period})).fetchall()
         return {r[1]: PayoutLine(r[0], r[1], period, int(r[2]), int(r[3]), r[4]) for r in rows}
+
+    async def plan_period(self, period: date) -> PeriodPlan:
+        """The period's batch from the ledger as it is now (the daily job and the preview)."""
+        payables = await self.payables(period)
+        lines, excluded = plan(
+            period,
+            payables,
+            await self.payouts_of(period),
+            self.finance,
+            failed=await self.failed_of(period),
+            later=await self.paid_later_than(period),
+        )
+        return PeriodPlan(lines, excluded, payables)
 
     async def failed_of(self, period: date) -> frozenset[str]:
         return await self._creators("FAILED_OF_PERIOD", period)

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from orchestration.definitions import BATCH_COLUMNS, with_store
-from orchestration.payouts import Exclusion, FinanceStore, PayoutLine, plan
-from orchestration.quality import SuiteOutcome, validate_batch
+from orchestration.definitions import batch_frame, check_batch, with_store
+from orchestration.payouts import Exclusion, FinanceStore, PeriodPlan
+from orchestration.quality import SuiteOutcome
 
 
 @dataclass(frozen=True)
@@ -25,25 +25,9 @@ class Preview:
 def preview_batch() -> Preview:
     today = datetime.now(UTC).date()
 
-    async def build(store: FinanceStore) -> tuple[list[PayoutLine], list[Exclusion], dict[str, int]]:
-        payables = await store.payables(today)
-        lines, excluded = plan(
-            today,
-            payables,
-            await store.payouts_of(today),
-            store.finance,
-            failed=await store.failed_of(today),
-            later=await store.paid_later_than(today),
-        )
-        return lines, excluded, payables
+    async def build(store: FinanceStore) -> PeriodPlan:
+        return await store.plan_period(today)
 
-    lines, excluded, payables = with_store(build)
-    frame = pd.DataFrame(
-        [
-            [str(x.payout_id), x.creator_id, x.period.isoformat(), x.coins, x.amount_cents, x.currency]
-            for x in lines
-        ],
-        columns=BATCH_COLUMNS,
-    )
-    quality = validate_batch(frame, sum(payables.get(c, 0) for c in frame["creator_id"]))
-    return Preview(today, frame, excluded, quality)
+    planned = with_store(build)
+    frame = batch_frame(planned.lines)
+    return Preview(today, frame, planned.excluded, check_batch(frame, planned.payables))

@@ -94,20 +94,23 @@ def register(
             },
         )
 
+    async def left(sid: str, user_id: str, room: str, reason: LeaveReason) -> None:
+        await state().producer.send(
+            PresenceLeft(
+                room_id=room,
+                user_id=user_id,
+                session_id=f"s{sid}",
+                node_id=instance,
+                reason=reason,
+                producer=node_id,
+            )
+        )
+
     @sio.event  # type: ignore[untyped-decorator]
     async def disconnect(sid: str, *args: Any) -> None:
         session = await sio.get_session(sid)
         for room in session.get("rooms", []):
-            await state().producer.send(
-                PresenceLeft(
-                    room_id=room,
-                    user_id=session["user_id"],
-                    session_id=f"s{sid}",
-                    node_id=instance,
-                    reason=LeaveReason.DISCONNECTED,
-                    producer=node_id,
-                )
-            )
+            await left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
 
     @sio.event  # type: ignore[untyped-decorator]
     async def join(sid: str, data: Any) -> dict[str, Any]:
@@ -170,15 +173,7 @@ def register(
         await sio.leave_room(sid, moderators_room(room))
         session["rooms"] = [r for r in session["rooms"] if r != room]
         await sio.save_session(sid, session)
-        await state().producer.send(
-            PresenceLeft(
-                room_id=room,
-                user_id=session["user_id"],
-                session_id=f"s{sid}",
-                node_id=instance,
-                producer=node_id,
-            )
-        )
+        await left(sid, session["user_id"], room, LeaveReason.LEFT)
         return {"ok": True}
 
     @sio.event  # type: ignore[untyped-decorator]

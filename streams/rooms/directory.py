@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
@@ -49,10 +50,18 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+UPDATES = frozenset({"CLOSE_ROOM", "SET_MODES", "SET_TERMS"})
+IF_CACHED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call(ARGV[1], KEYS[2], unpack(ARGV, 2))
+"""
+
+
 class RoomDirectory:
     def __init__(self, pool: AsyncConnectionPool, redis: Redis) -> None:
         self._pool = pool
         self._redis = redis
+        self._if_cached = redis.register_script(IF_CACHED)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -126,25 +135,25 @@ class RoomDirectory:
 
     async def close(self, room_id: str) -> None:
         await self._write("CLOSE_ROOM", room_id, {})
-        await self._redis.hset(room_key(room_id), "closed", "1")
+        await self._cached(room_id, "HSET", "", "closed", "1")
 
     async def set_modes(self, room_id: str, modes: RoomModes) -> None:
         await self._write("SET_MODES", room_id, {"modes": Jsonb(modes.model_dump())})
-        await self._redis.hset(room_key(room_id), "modes", modes.model_dump_json())
+        await self._cached(room_id, "HSET", "", "modes", modes.model_dump_json())
 
     async def set_banned_terms(self, room_id: str, terms: list[str]) -> tuple[str, ...]:
         cleaned = clean_terms(terms)
         await self._write("SET_TERMS", room_id, {"terms": list(cleaned)})
-        await self._redis.hset(room_key(room_id), "terms", orjson.dumps(list(cleaned)))
+        await self._cached(room_id, "HSET", "", "terms", orjson.dumps(list(cleaned)).decode())
         return cleaned
 
     async def add_moderator(self, room_id: str, user_id: str, actor: str) -> None:
         await self._write("ADD_MODERATOR", room_id, {"user_id": user_id, "actor": actor})
-        await self._redis.sadd(room_key(room_id) + ":mods", user_id)
+        await self._cached(room_id, "SADD", ":mods", user_id)
 
     async def remove_moderator(self, room_id: str, user_id: str) -> None:
         await self._write("REMOVE_MODERATOR", room_id, {"user_id": user_id})
-        await self._redis.srem(room_key(room_id) + ":mods", user_id)
+        await self._cached(room_id, "SREM", ":mods", user_id)
 
     async def ban(
         self, room_id: str, user_id: str, actor: str, *, duration_s: int | None = None, reason: str = ""
@@ -167,9 +176,20 @@ class RoomDirectory:
     # -- internals ------------------------------------------------------------------------
 
     async def _write(self, statement: str, room_id: str, params: dict[str, object]) -> None:
-        await self.require(room_id)
-        async with self._pool.connection() as conn:
-            await conn.execute(SQL[statement], {"room_id": room_id, **params})
+        """The write, in PostgreSQL; an unknown room is refused there (no row to update, or the
+        foreign key), not by a read beforehand."""
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(SQL[statement], {"room_id": room_id, **params})
+        except psycopg.errors.ForeignKeyViolation:
+            raise UnknownRoom(f"there is no room {room_id!r}") from None
+        if statement in UPDATES and cursor.rowcount == 0:
+            raise UnknownRoom(f"there is no room {room_id!r}")
+
+    async def _cached(self, room_id: str, command: str, suffix: str, *args: str) -> None:
+        """Apply a write to the hot copy only if Redis holds the room; otherwise the next read
+        loads it, write included, from PostgreSQL (never a half-filled room in Redis)."""
+        await self._if_cached(keys=[room_key(room_id), room_key(room_id) + suffix], args=[command, *args])
 
     async def _hydrate(self, room_id: str) -> Room | None:
         async with self._pool.connection() as conn:

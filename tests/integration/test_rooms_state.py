@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from streams.contracts.chat import RejectReason
-from streams.rooms.directory import RoomDirectory, RoomError, ban_key, room_key
+from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom, ban_key, room_key
 from streams.rooms.gate import ChatGate, GateRequest
 from streams.rooms.history import ChatHistory
 from streams.rooms.model import RoomModes
@@ -163,3 +163,28 @@ async def test_one_worker_at_a_time_counts_occupancy(redis: Redis) -> None:
     assert await board.lead("worker-b", 300)  # the holder died: another takes over
     assert not await board.lead("worker-a", 300)
     await redis.delete("presence:counter")
+
+
+async def test_writes_while_redis_lost_the_room_and_writes_to_no_room(
+    pool: AsyncConnectionPool, redis: Redis, unique: str
+) -> None:
+    rooms = RoomDirectory(pool, redis)
+    room = f"room-{unique}"
+    await rooms.create(room, "creator-1")
+    await redis.delete(room_key(room), room_key(room) + ":mods")
+    await rooms.set_modes(room, RoomModes(emote_only=True))  # Redis has no copy: PostgreSQL only
+    await rooms.add_moderator(room, "mod-1", "creator-1")
+    assert not await redis.exists(room_key(room))  # no half-filled room in Redis
+    loaded = await rooms.require(room)
+    assert (loaded.creator_id, loaded.modes.emote_only, loaded.moderators) == (
+        "creator-1",
+        True,
+        frozenset({"mod-1"}),
+    )
+    for write in (
+        rooms.set_modes(f"{room}-x", RoomModes()),
+        rooms.ban(f"{room}-x", "someone", "mod-1"),
+        rooms.add_moderator(f"{room}-x", "someone", "creator-1"),
+    ):
+        with pytest.raises(UnknownRoom):
+            await write
