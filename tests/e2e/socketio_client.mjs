@@ -26,6 +26,9 @@ refused.socket.close();
 const forged = await connect({ token: "bm90.dmFsaWQ" });
 out.forged_token = forged.error;
 forged.socket.close();
+const expired = await connect({ token: process.env.EXPIRED_TOKEN });
+out.expired_token = expired.error;
+expired.socket.close();
 
 const { socket, error } = await connect({ token });
 out.connect_error = error;
@@ -38,6 +41,8 @@ const flood = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(socket,
 out.flood_limited = flood.filter((a) => a.reason === "rate_limited").length;
 out.unknown_gift = await ask(socket, "send_gift", { room_id: room, creator_id: "c1", gift_sku: "unicorn", client_id: "g1" });
 out.bad_reaction = await ask(socket, "react", { room_id: room, reaction: "thumbs" });
+await new Promise((r) => setTimeout(r, 700)); // the flood bucket refills a token
+out.last = await ask(socket, "chat", { room_id: room, text: "the end" });
 socket.close();
 console.log(JSON.stringify(out));
 process.exit(0);

@@ -38,6 +38,9 @@ def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Setti
             **os.environ,
             "GATEWAY_URL": gateway,
             "TOKEN": token,
+            "EXPIRED_TOKEN": issue(
+                settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER], ttl_s=-1
+            ),
             "ROOM": room,
             "NODE_MODULES": str(NODE_MODULES),
         },
@@ -50,6 +53,7 @@ def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Setti
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert "authentication required" in out["without_token"]
     assert "authentication failed" in out["forged_token"]
+    assert "token has expired" in out["expired_token"]
     assert out["connect_error"] is None
     assert out["chat_before_join"] == {"ok": False, "reason": "join the room before chatting in it"}
     assert out["join"] == {"ok": True, "room_id": room}
@@ -75,3 +79,21 @@ def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Setti
         "gw-test",
         out["chat"]["event_id"],
     )
+
+    # Only what was acknowledged reached Kafka: nothing refused (too early, too long, malformed,
+    # flooded) was produced, in order, up to the last message.
+    texts: list[str] = []
+
+    def collect(m) -> bool:  # type: ignore[no-untyped-def]
+        event = json.loads(m.value())
+        if event.get("room_id") == room:
+            texts.append(event["text"])
+        return bool(texts) and texts[-1] == "the end"
+
+    assert out["last"]["ok"] is True
+    assert find_record(settings.kafka.bootstrap_servers, spec.name, collect) is not None
+    assert texts == [
+        "hello from socket.io-client",
+        *[f"flood {i}" for i in range(12 - out["flood_limited"])],
+        "the end",
+    ]
