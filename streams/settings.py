@@ -200,6 +200,32 @@ class FinanceSettings(BaseSettings):
     statements_dir: Path = REPO_ROOT / ".cache" / "finance" / "statements"
 
 
+class MediaSettings(BaseSettings):
+    """The media tier: ingest ports, the HLS origin, the ladder. Bound to loopback by default."""
+
+    model_config = _config("MEDIA_")
+
+    host: str = "127.0.0.1"
+    rtmp_port: int = 1935
+    srt_port: int = 9710
+    origin_port: int = 8088
+    # What viewers and encoders are told (a CDN / public name in production).
+    public_origin_url: str = "http://127.0.0.1:8088"
+    public_ingest_host: str = "127.0.0.1"
+    # serving/ as the media tier reaches it to check stream keys, and the secret it shows.
+    api_url: str = "http://127.0.0.1:8000"
+    ingest_secret: SecretStr = SecretStr("")
+    ladder: str = "v360:640x360@800,v240:426x240@400,v144:256x144@160"
+    fps: float = Field(default=30.0, gt=0, le=60)
+    audio_kbps: int = Field(default=96, ge=32, le=320)
+    segment_s: float = Field(default=2.0, gt=0, le=10)
+    window_segments: int = Field(default=8, ge=3)
+    thumbnail_every_s: float = Field(default=4.0, gt=0)
+    idle_timeout_s: float = Field(default=10.0, gt=0)
+    ended_linger_s: float = Field(default=60.0, ge=0)
+    ffmpeg: str = "ffmpeg"
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -238,6 +264,7 @@ class Settings(BaseSettings):
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     rooms: RoomSettings = Field(default_factory=RoomSettings)
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")
@@ -247,6 +274,8 @@ class Settings(BaseSettings):
                 raise ValueError("POSTGRES_PASSWORD must be set in production")
             if len(self.auth.token_secret.get_secret_value()) < 32:
                 raise ValueError("AUTH_TOKEN_SECRET must be set (32+ characters) in production")
+            if len(self.media.ingest_secret.get_secret_value()) < 32:
+                raise ValueError("MEDIA_INGEST_SECRET must be set (32+ characters) in production")
             if self.auth.dev_tokens:
                 raise ValueError("AUTH_DEV_TOKENS must be false in production")
         return self

@@ -24,7 +24,11 @@ from serving.api.idempotency import IdempotencyStore
 from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
+from serving.api.stream_routes import router as stream_router
 from serving.exceptions import ApiProblem
+from serving.web.pages import router as web_router
+from streams.broadcast.keys import StreamKeys
+from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.exceptions import ContractViolation
@@ -108,6 +112,8 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
                 redis, max_messages=settings.rooms.history_messages, window_s=settings.rooms.history_window_s
             ),
             presence=PresenceBoard(redis, node_ttl_s=settings.rooms.node_ttl_s),
+            stream_keys=StreamKeys(pool),
+            playback=PlaybackSessions(redis),
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
@@ -125,6 +131,8 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     app.include_router(router)
     app.include_router(fraud_router)
     app.include_router(room_router)
+    app.include_router(stream_router)
+    app.include_router(web_router)
     app.add_middleware(RequestContext)
 
     @app.exception_handler(ApiProblem)

@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from serving.api.idempotency import IdempotencyStore
 from serving.auth.tokens import Principal, verify
 from serving.exceptions import Forbidden, Unauthorized
+from streams.broadcast.keys import StreamKeys
+from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
 from streams.contracts.base import Role
 from streams.fraud.counters import RedisCounters
@@ -41,6 +43,8 @@ class AppState:
     chat_holds: ChatHolds
     history: ChatHistory
     presence: PresenceBoard
+    stream_keys: StreamKeys
+    playback: PlaybackSessions
 
 
 async def get_state(request: Request) -> AppState:

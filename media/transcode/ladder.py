@@ -1,0 +1,246 @@
+"""The ABR ladder and the ffmpeg argument lists that produce it. Pure: no process is started here.
+
+Every rung is re-encoded at the ladder's frame rate with a keyframe forced on every whole
+second of media time (so all rungs cut at the same instants), and written as fragmented MP4
+(CMAF) to its own pipe, one fragment per LL-HLS part. Audio is its own output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from streams.contracts.lifecycle import Rendition
+
+_RUNG = re.compile(r"^(?P<name>[a-z0-9_]{1,16}):(?P<w>\d+)x(?P<h>\d+)@(?P<kbps>\d+)k?$")
+
+
+class InputFormat(StrEnum):
+    FLV = "flv"  # RTMP, remuxed by our ingest
+    MPEGTS = "mpegts"  # SRT
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    renditions: tuple[Rendition, ...]
+    fps: float = 30.0
+    audio_kbps: int = 96
+    keyframe_s: float = 1.0
+    part_frames: int = 10  # video frames per part: 10 at 30 fps = 0.333 s
+    audio_part_s: float = 0.32  # 15 AAC frames at 48 kHz
+    preset: str = "veryfast"
+
+    @property
+    def part_s(self) -> float:
+        return self.part_frames / self.fps
+
+    @classmethod
+    def parse(cls, spec: str, fps: float = 30.0, audio_kbps: int = 96) -> Ladder:
+        """``"v360:640x360@800,v240:426x240@400"`` → a ladder (highest first)."""
+        rungs = []
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            match = _RUNG.match(item)
+            if match is None:
+                raise ValueError(
+                    f"ladder rung {item!r}: expected name:WIDTHxHEIGHT@KBPS, e.g. v360:640x360@800"
+                )
+            rungs.append(
+                Rendition(
+                    name=match["name"],
+                    width=int(match["w"]),
+                    height=int(match["h"]),
+                    video_kbps=int(match["kbps"]),
+                    fps=fps,
+                )
+            )
+        if not rungs:
+            raise ValueError("the ladder needs at least one rung")
+        names = [r.name for r in rungs]
+        if len(set(names)) != len(names) or "audio" in names:
+            raise ValueError(f"ladder rung names must be unique and not 'audio': {names}")
+        rungs.sort(key=lambda r: -r.height)
+        return cls(tuple(rungs), fps=fps, audio_kbps=audio_kbps)
+
+
+DEFAULT_LADDER = "v360:640x360@800,v240:426x240@400,v144:256x144@160"
+
+
+def transcode_args(
+    ladder: Ladder,
+    input_format: InputFormat,
+    outputs: Sequence[int],
+    thumbnail_fd: int | None,
+    thumbnail_every_s: float = 4.0,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """Argument list for one live stream read from stdin: ``outputs`` are the pipe fds, one per
+    rung in ladder order then one for audio; JPEG thumbnails go to ``thumbnail_fd``."""
+    if len(outputs) != len(ladder.renditions) + 1:
+        raise ValueError(f"need {len(ladder.renditions) + 1} output pipes, got {len(outputs)}")
+    gop = round(ladder.fps * ladder.keyframe_s)
+    args = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-fflags",
+        "+nobuffer+genpts",
+        "-probesize",
+        "500000",
+        "-analyzeduration",
+        "500000",
+        "-f",
+        input_format.value,
+        "-i",
+        "pipe:0",
+    ]
+    fmp4 = "+empty_moov+default_base_moof+frag_keyframe+cmaf"
+    for rung, fd in zip(ladder.renditions, outputs, strict=False):
+        args += [
+            "-map",
+            "0:v:0",
+            "-vf",
+            f"scale={rung.width}:{rung.height}:force_original_aspect_ratio=decrease,"
+            f"pad={rung.width}:{rung.height}:(ow-iw)/2:(oh-ih)/2,setsar=1",
+            "-r",
+            f"{ladder.fps:g}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            ladder.preset,
+            "-tune",
+            "zerolatency",
+            "-profile:v",
+            "main",
+            "-pix_fmt",
+            "yuv420p",
+            "-b:v",
+            f"{rung.video_kbps}k",
+            "-maxrate",
+            f"{round(rung.video_kbps * 1.2)}k",
+            "-bufsize",
+            f"{rung.video_kbps}k",
+            "-g",
+            str(gop),
+            "-keyint_min",
+            str(gop),
+            "-sc_threshold",
+            "0",
+            "-force_key_frames",
+            f"expr:gte(t,n_forced*{ladder.keyframe_s:g})",
+            "-an",
+            "-f",
+            "mp4",
+            "-movflags",
+            fmp4,
+            "-frag_duration",
+            str(round(ladder.part_s * 1_000_000) - 1000),
+            f"pipe:{fd}",
+        ]
+    args += [
+        "-map",
+        "0:a:0?",
+        "-vn",
+        "-c:a",
+        "aac",
+        "-b:a",
+        f"{ladder.audio_kbps}k",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+        "-f",
+        "mp4",
+        "-movflags",
+        "+empty_moov+default_base_moof+cmaf+delay_moov",
+        "-frag_duration",
+        str(round(ladder.audio_part_s * 1_000_000)),
+        f"pipe:{outputs[-1]}",
+    ]
+    if thumbnail_fd is not None:
+        args += [
+            "-map",
+            "0:v:0",
+            "-an",
+            "-vf",
+            f"fps=1/{thumbnail_every_s:g},scale=320:-2",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "5",
+            "-f",
+            "image2pipe",
+            f"pipe:{thumbnail_fd}",
+        ]
+    return args
+
+
+def hls_reference_args(
+    ladder: Ladder, input_args: Sequence[str], out_dir: str, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """ffmpeg alone encoding the same ladder and writing standard fMP4 HLS (the packaging
+    overhead reference of ``make bench-media``)."""
+    gop = round(ladder.fps * ladder.keyframe_s)
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", *input_args]
+    var_map = []
+    for i, rung in enumerate(ladder.renditions):
+        args += [
+            "-map",
+            "0:v:0",
+            f"-filter:v:{i}",
+            f"scale={rung.width}:{rung.height},setsar=1",
+            f"-c:v:{i}",
+            "libx264",
+            f"-b:v:{i}",
+            f"{rung.video_kbps}k",
+        ]
+        var_map.append(f"v:{i},agroup:aud")
+    args += [
+        "-map",
+        "0:a:0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        f"{ladder.audio_kbps}k",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+        "-r",
+        f"{ladder.fps:g}",
+        "-preset",
+        ladder.preset,
+        "-tune",
+        "zerolatency",
+        "-profile:v",
+        "main",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        f"expr:gte(t,n_forced*{ladder.keyframe_s:g})",
+        "-f",
+        "hls",
+        "-hls_time",
+        "2",
+        "-hls_list_size",
+        "8",
+        "-hls_segment_type",
+        "fmp4",
+        "-hls_flags",
+        "delete_segments+independent_segments+program_date_time",
+        "-master_pl_name",
+        "master.m3u8",
+        "-var_stream_map",
+        " ".join([*var_map, "a:0,agroup:aud"]),
+        f"{out_dir}/%v/index.m3u8",
+    ]
+    return args

@@ -1,0 +1,1 @@
+"""Web pages served by the edge: the reference viewer page (hls.js player, room chat, QoS)."""

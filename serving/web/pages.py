@@ -1,0 +1,44 @@
+"""The reference viewer page: ``/watch/{stream_id}#token=…`` plays the stream with hls.js
+(low-latency mode, live catch-up), joins the room's chat on this gateway and posts QoS beacons.
+
+``?mode=hls`` plays the same stream as standard HLS (whole segments only).
+The player's scripts come from npm (hls.js, socket.io-client, locked in ops/node) via
+``make install``; our own script is ``static/player.js``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
+
+from serving.exceptions import NotFound
+from streams.settings import REPO_ROOT
+
+router = APIRouter(include_in_schema=False)
+HERE = Path(__file__).parent
+NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
+SCRIPTS = {
+    "hls.min.js": NODE_MODULES / "hls.js" / "dist" / "hls.min.js",
+    "socket.io.min.js": NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js",
+    "player.js": HERE / "static" / "player.js",
+}
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/watch/{stream_id}", response_class=HTMLResponse)
+async def watch(stream_id: str) -> HTMLResponse:
+    page = (HERE / "static" / "watch.html").read_text()
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _CSP})
+
+
+@router.get("/static/{name}")
+async def script(name: str) -> FileResponse:
+    path = SCRIPTS.get(name)
+    if path is None or not path.exists():
+        raise NotFound(f"no script {name} (run make install for the npm ones)")
+    return FileResponse(path, media_type="text/javascript", headers=CACHE)
+
+
+_CSP = "default-src 'self'; connect-src 'self' http: https: ws: wss:; media-src 'self' blob:; img-src 'self' http: https: data:; style-src 'self' 'unsafe-inline'"

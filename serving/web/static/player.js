@@ -1,0 +1,169 @@
+// The reference player: hls.js with live catch-up, the room's chat, QoS beacons (CMCD v2 names).
+// Token: the page's fragment (#token=…), never sent to the server in a URL.
+(function () {
+  "use strict";
+  const streamId = decodeURIComponent(location.pathname.split("/").pop());
+  const params = new URLSearchParams(location.search);
+  const lowLatency = params.get("mode") !== "hls";
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  const auth = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
+  const video = document.getElementById("video");
+  const stats = { mode: lowLatency ? "llhls" : "hls", startup_ms: null, latency_s: [], stalls: 0, stall_ms: 0,
+                  beacons_sent: 0, beacons_failed: 0, errors: [], level: null, playing: false };
+  window.playerStats = stats;
+
+  async function api(method, path, body) {
+    const r = await fetch(path, { method, headers: auth, body: body ? JSON.stringify(body) : undefined, keepalive: true });
+    if (!r.ok) throw new Error(method + " " + path + ": " + r.status + " " + (await r.text()));
+    return r.status === 204 ? null : r.json();
+  }
+
+  // --- QoS beacons --------------------------------------------------------------------------
+  let sid = null, sn = 0, queue = [], hls = null;
+  const t0 = performance.now();
+  let stallStarted = null, lastBeat = performance.now(), playMs = 0, stallMs = 0, lastTick = performance.now();
+
+  function latencyMs() {
+    const date = hls && hls.playingDate;
+    return date ? Math.max(0, Date.now() - date.getTime()) : null;
+  }
+  function beacon(e, extra) {
+    if (!sid) return;
+    const level = hls && hls.levels && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : null;
+    const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+    const b = { e, sid, cid: streamId, sn: sn++, ts: Date.now(), sta: state(), pr: video.playbackRate,
+                bl: Math.max(0, Math.round(buffered * 1000)), user_agent: navigator.userAgent.slice(0, 256) };
+    if (level) { b.br = Math.round(level.bitrate / 1000); b.rendition = (level.name || level.height + "p").slice(0, 32); }
+    if (hls && hls.bandwidthEstimate) b.mtp = Math.round(hls.bandwidthEstimate / 1000);
+    const ltc = latencyMs(); if (ltc !== null) b.ltc = Math.round(ltc);
+    const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
+    if (q) b.dfa = q.droppedVideoFrames;
+    queue.push(Object.assign(b, extra || {}));
+    if (e !== "heartbeat" && e !== "bitrate_switch") flush();
+  }
+  function state() {
+    if (video.ended) return "e";
+    if (stallStarted !== null) return "r";
+    if (!stats.playing) return "s";
+    return video.paused ? "a" : "p";
+  }
+  async function flush() {
+    if (!queue.length) return;
+    const batch = queue; queue = [];
+    try { await api("POST", "/v1/qos", { beacons: batch }); stats.beacons_sent += batch.length; }
+    catch (err) { stats.beacons_failed += batch.length; stats.errors.push(String(err)); }
+  }
+  function tick() {
+    const now = performance.now();
+    if (stallStarted === null && stats.playing && !video.paused) playMs += now - lastTick;
+    lastTick = now;
+    const l = latencyMs(); if (l !== null && stats.playing) stats.latency_s.push(l / 1000);
+    render();
+    if (now - lastBeat >= 10000 && stats.playing) {
+      lastBeat = now;
+      beacon("heartbeat", { play_ms: Math.round(playMs), stall_ms: Math.round(stallMs) });
+      playMs = 0; stallMs = 0; flush();
+    }
+  }
+  function render() {
+    const l = latencyMs(), level = hls && hls.levels && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : null;
+    document.getElementById("stats").textContent =
+      stats.mode + " · " + (level ? level.height + "p " + Math.round(level.bitrate / 1000) + " kb/s" : "–") +
+      " · latency " + (l === null ? "–" : (l / 1000).toFixed(2) + " s") + " · startup " +
+      (stats.startup_ms === null ? "–" : stats.startup_ms + " ms") + " · stalls " + stats.stalls;
+  }
+
+  // --- playback -----------------------------------------------------------------------------
+  function play(masterUrl) {
+    beacon("play_request");
+    video.addEventListener("playing", () => {
+      if (!stats.playing) {
+        stats.playing = true;
+        stats.startup_ms = Math.round(performance.now() - t0);
+        beacon("start", { startup_ms: stats.startup_ms });
+      } else if (stallStarted !== null) {
+        const ms = Math.round(performance.now() - stallStarted);
+        stallStarted = null; stallMs += ms; stats.stall_ms += ms;
+        beacon("stall_end", { stall_ms: ms });
+      }
+    });
+    video.addEventListener("waiting", () => {
+      if (stats.playing && stallStarted === null && !video.ended) {
+        stallStarted = performance.now(); stats.stalls += 1; beacon("stall_start");
+      }
+    });
+    video.addEventListener("ended", () => beacon("end", { reason: "ended" }));
+    if (!window.Hls || !Hls.isSupported()) { stats.errors.push("hls.js unsupported"); return; }
+    hls = new Hls({
+      lowLatencyMode: lowLatency,
+      maxLiveSyncPlaybackRate: 1.2,
+      backBufferLength: 30,
+      liveDurationInfinity: true,
+      manifestLoadingMaxRetry: 6,
+      manifestLoadingRetryDelay: 500,
+    });
+    window.hls = hls;
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { stats.level = data.level; if (stats.playing) beacon("bitrate_switch"); });
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      stats.errors.push(data.type + ":" + data.details);
+      if (data.fatal) {
+        beacon("error", { fatal: true, before_start: !stats.playing, error_code: String(data.details).slice(0, 64) });
+        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
+        else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      }
+    });
+    hls.loadSource(masterUrl);
+    hls.attachMedia(video);
+    video.play().catch(() => {});
+    setInterval(tick, 250);
+    addEventListener("pagehide", () => { beacon("end", { reason: "exit", before_start: !stats.playing }); });
+  }
+
+  // --- the room -----------------------------------------------------------------------------
+  function say(text, cls) {
+    const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls;
+    const box = document.getElementById("chat"); box.appendChild(p); box.scrollTop = box.scrollHeight;
+  }
+  function room(info) {
+    document.getElementById("room").textContent = info.room_id;
+    if (!window.io) return;
+    const socket = io({ auth: { token }, transports: ["websocket"] });
+    window.roomSocket = socket;
+    socket.on("connect", () => socket.emit("join", { room_id: info.room_id }, (ack) => {
+      say(ack && ack.ok ? "joined " + info.room_id : "could not join: " + (ack && ack.reason), "sys");
+    }));
+    socket.on("connect_error", (err) => say("chat unavailable: " + err.message, "sys"));
+    socket.on("chat", (m) => say((m.user_id || "?") + ": " + m.text));
+    socket.on("reactions", (b) => say(Object.entries(b.counts || {}).map(([k, v]) => k + "×" + v).join(" "), "sys"));
+    socket.on("occupancy", (o) => { document.getElementById("viewers").textContent = o.count ?? o.viewers ?? "–"; });
+    socket.on("gift", (g) => say("🎁 " + (g.sender_id || "someone") + " sent " + (g.quantity || 1) + "× " + g.gift_sku, "sys"));
+    document.getElementById("say").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const input = document.getElementById("text");
+      socket.emit("chat", { room_id: info.room_id, text: input.value }, (ack) => { if (!ack.ok) say("not sent: " + ack.reason, "sys"); });
+      input.value = "";
+    });
+    document.querySelectorAll("[data-reaction]").forEach((b) => b.addEventListener("click", () =>
+      socket.emit("react", { room_id: info.room_id, reaction: b.dataset.reaction }, () => {})));
+    document.getElementById("gift").addEventListener("click", async () => {
+      try {
+        const r = await fetch("/v1/gifts", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
+          body: JSON.stringify({ creator_id: info.creator_id, room_id: info.room_id, gift_sku: "rose", quantity: 1 }) });
+        if (!r.ok) say("gift refused: " + (await r.json()).detail, "sys");
+      } catch (err) { say("gift failed: " + err, "sys"); }
+    });
+  }
+
+  (async () => {
+    try {
+      const info = await api("GET", "/v1/streams/" + encodeURIComponent(streamId) + "/playback");
+      sid = (await api("POST", "/v1/playback/sessions", { stream_id: streamId })).sid;
+      stats.sid = sid;
+      play(info.master_url);
+      room(info);
+    } catch (err) {
+      stats.errors.push(String(err));
+      document.getElementById("stats").textContent = "cannot play: " + err;
+    }
+  })();
+})();
