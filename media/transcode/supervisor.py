@@ -77,9 +77,8 @@ class Transcoder:
         loop = asyncio.get_running_loop()
         for p in pipes:
             reader = asyncio.StreamReader(limit=1 << 22)
-            await loop.connect_read_pipe(
-                lambda r=reader: asyncio.StreamReaderProtocol(r), os.fdopen(p.read_fd, "rb", 0)
-            )
+            protocol = asyncio.StreamReaderProtocol(reader)
+            await loop.connect_read_pipe(_returning(protocol), os.fdopen(p.read_fd, "rb", 0))
             self._tasks.append(asyncio.create_task(self._pump(p.index, reader)))
         self._tasks.append(asyncio.create_task(self._stderr()))
 
