@@ -19,7 +19,12 @@ from ops.processes import ServiceFailed
 from ops.services import Service, all_services, is_local
 from streams.settings import LOCAL_ENV_FILE, Settings
 
-GENERATED_SECRETS = ("POSTGRES_PASSWORD", "AUTH_TOKEN_SECRET", "PAYMENTS_WEBHOOK_SECRET", "MEDIA_INGEST_SECRET")
+GENERATED_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "AUTH_TOKEN_SECRET",
+    "PAYMENTS_WEBHOOK_SECRET",
+    "MEDIA_INGEST_SECRET",
+)
 
 
 def ensure_local_secrets(path: Path = LOCAL_ENV_FILE) -> None:

@@ -80,7 +80,7 @@ class Track:
         duration = fragment.duration / self.timescale
         boundary = math.floor((start + EPSILON_S) / self.timing.segment_s)
         current = self.segments[-1] if self.segments else None
-        if current is None or (fragment.independent and boundary > current.msn):
+        if current is None or current.complete or (fragment.independent and boundary > current.msn):
             if current is not None:
                 current.complete = True
             msn = boundary if current is None else max(boundary, current.msn + 1)
@@ -90,6 +90,10 @@ class Track:
                 self.segments.popleft()
         part = Part(current.msn, len(current.parts), start, duration, fragment.independent, fragment.data)
         current.parts.append(part)
+        if start + duration >= (current.msn + 1) * self.timing.segment_s - EPSILON_S:
+            # The next part starts the next segment (keyframes are forced on the boundary): close
+            # this one now, so the preload hint already names the next segment's first part.
+            current.complete = True
         return part
 
     def end(self) -> None:
@@ -122,7 +126,7 @@ class Track:
         if self.ended or not self.segments:
             return None
         last = self.segments[-1]
-        return last.msn, len(last.parts)
+        return (last.msn + 1, 0) if last.complete else (last.msn, len(last.parts))
 
     def last_complete_msn(self) -> int | None:
         for segment in reversed(self.segments):

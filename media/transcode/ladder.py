@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 from streams.contracts.lifecycle import Rendition
 
 _RUNG = re.compile(r"^(?P<name>[a-z0-9_]{1,16}):(?P<w>\d+)x(?P<h>\d+)@(?P<kbps>\d+)k?$")
@@ -46,15 +48,17 @@ class Ladder:
                 raise ValueError(
                     f"ladder rung {item!r}: expected name:WIDTHxHEIGHT@KBPS, e.g. v360:640x360@800"
                 )
-            rungs.append(
-                Rendition(
+            try:
+                rung = Rendition(
                     name=match["name"],
                     width=int(match["w"]),
                     height=int(match["h"]),
                     video_kbps=int(match["kbps"]),
                     fps=fps,
                 )
-            )
+            except ValidationError as err:
+                raise ValueError(f"ladder rung {item!r}: {err.errors()[0]['msg']}") from None
+            rungs.append(rung)
         if not rungs:
             raise ValueError("the ladder needs at least one rung")
         names = [r.name for r in rungs]

@@ -1,0 +1,121 @@
+"""Going live from a script: the media service as a process, a creator's stream key, and a
+synthetic broadcast (ffmpeg's test pattern and a tone, pushed over RTMP or SRT the way OBS
+would). Used by ``make demo``, the media tests and ``make bench-media``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from streams.contracts.base import Role
+from streams.settings import REPO_ROOT, Settings
+
+
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class MediaPorts:
+    rtmp: int
+    srt: int
+    origin: int
+
+    @classmethod
+    def free(cls) -> MediaPorts:
+        return cls(_free_port(), _free_port(socket.SOCK_DGRAM), _free_port())
+
+    @property
+    def origin_url(self) -> str:
+        return f"http://127.0.0.1:{self.origin}"
+
+    def env(self, api_url: str) -> dict[str, str]:
+        """What both the media service and the API must agree on."""
+        return {
+            "MEDIA_RTMP_PORT": str(self.rtmp),
+            "MEDIA_SRT_PORT": str(self.srt),
+            "MEDIA_ORIGIN_PORT": str(self.origin),
+            "MEDIA_PUBLIC_ORIGIN_URL": self.origin_url,
+            "MEDIA_API_URL": api_url,
+        }
+
+
+def start_media(
+    ports: MediaPorts, api_url: str, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m media`` on the given ports, returned once its origin answers."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "media"],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **ports.env(api_url), **(extra_env or {})},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the media service exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{ports.origin_url}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"the media service did not answer: {log.read_text()[-2000:]}")
+
+
+def token_for(settings: Settings, user_id: str, *roles: Role) -> str:
+    from serving.auth.tokens import issue
+
+    return issue(settings.auth.token_secret.get_secret_value(), user_id, list(roles or (Role.VIEWER,)))
+
+
+def go_live(api_url: str, settings: Settings, creator_id: str, room_id: str) -> dict[str, Any]:
+    """Open the creator's room (if needed) and get its stream key, as the creator's app would."""
+    headers = {"Authorization": f"Bearer {token_for(settings, creator_id, Role.CREATOR)}"}
+    opened = httpx.post(f"{api_url}/v1/rooms", json={"room_id": room_id}, headers=headers, timeout=10)
+    if opened.status_code not in (200, 201, 409):
+        raise RuntimeError(f"cannot open room {room_id}: {opened.status_code} {opened.text}")
+    response = httpx.post(f"{api_url}/v1/streams", json={"room_id": room_id}, headers=headers, timeout=10)
+    if response.status_code != 201:
+        raise RuntimeError(f"cannot get a stream key: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def synthetic_broadcast(
+    target: str, seconds: float | None = None, size: str = "1280x720", fps: int = 30, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """ffmpeg's test pattern (with a running clock) and a 440 Hz tone, encoded like OBS's defaults
+    (x264, 2 s keyframes, AAC) and pushed live-paced to ``target`` (rtmp://… or srt://…)."""
+    muxer = "mpegts" if target.startswith("srt://") else "flv"
+    args = [
+        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-re",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    ]  # fmt: skip
+    if seconds is not None:
+        args += ["-t", f"{seconds:g}"]
+    args += [
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(2 * fps),
+        "-pix_fmt", "yuv420p", "-b:v", "2500k", "-c:a", "aac", "-b:a", "128k", "-f", muxer, target,
+    ]  # fmt: skip
+    out = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=out)
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
