@@ -80,7 +80,7 @@ def violations(text: str) -> list[str]:
     if p.part_target <= 0:
         return [*found, "no EXT-X-PART-INF:PART-TARGET"]
     if p.part_hold_back < 2 * p.part_target:
-        found.append(f"PART-HOLD-BACK {p.part_hold_back} < 2 × PART-TARGET {p.part_target}")
+        found.append(f"PART-HOLD-BACK {p.part_hold_back} < 2 x PART-TARGET {p.part_target}")
     if not p.can_block:
         found.append("SERVER-CONTROL lacks CAN-BLOCK-RELOAD=YES")
     if not p.ended and p.hint is None:

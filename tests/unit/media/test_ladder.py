@@ -24,7 +24,8 @@ def test_a_bad_ladder_is_refused_with_the_expected_form(spec: str) -> None:
 def test_every_rung_gets_the_same_forced_one_second_keyframes_and_its_own_pipe() -> None:
     ladder = Ladder.parse(DEFAULT_LADDER)
     args = transcode_args(ladder, InputFormat.FLV, [10, 11, 12, 13], thumbnail_fd=14)
-    assert args[0] == "ffmpeg" and all(isinstance(a, str) for a in args)
+    assert args[0] == "ffmpeg"
+    assert all(isinstance(a, str) for a in args)
     assert args.count("expr:gte(t,n_forced*1)") == 3
     assert [a for a in args if a.startswith("pipe:")] == [
         "pipe:0",

@@ -41,14 +41,17 @@ def test_playlist_passes_the_ll_hls_rules_and_parses() -> None:
     assert parsed.rendition_reports[0].last_msn == 14
     assert parsed.program_date_time is not None
     # Parts are only listed near the live edge: the oldest listed segments have none.
-    assert "p7.0.m4s" not in text and "s7.m4s" in text
+    assert "p7.0.m4s" not in text
+    assert "s7.m4s" in text
     assert "#EXT-X-PROGRAM-DATE-TIME:2026-11-28T12:00:14.000Z" in text
 
 
 def test_blocking_reload_is_answerable_only_once_the_part_exists() -> None:
     track = _track("v360", 4 + 1 / 3)  # segments 0, 1 done; segment 2 has one part
-    assert track.has(2, 0) and not track.has(2, 1)
-    assert track.has(1, None) and not track.has(2, None)
+    assert track.has(2, 0)
+    assert not track.has(2, 1)
+    assert track.has(1, None)
+    assert not track.has(2, None)
     assert track.has(1, 9)  # past the end of a finished segment: the next one's first part exists
     assert not track.has(2, 9)
 
@@ -83,5 +86,6 @@ def test_master_names_the_epoch_every_rung_and_the_audio_group() -> None:
     )
     parsed = m3u8.loads(text)
     assert [p.uri for p in parsed.playlists] == ["e1/v360/index.m3u8", "e1/v240/index.m3u8"]
-    assert parsed.media[0].uri == "e1/audio/index.m3u8" and parsed.media[0].group_id == "aud"
+    assert parsed.media[0].uri == "e1/audio/index.m3u8"
+    assert parsed.media[0].group_id == "aud"
     assert avc_codec(init_section(SCALE)) == "avc1.4d401e"
