@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from media.live import AUDIO, LiveStream, LiveStreams
 from media.packaging.llhls import master_playlist, media_playlist
 
+log = structlog.get_logger(__name__)
 PLAYLIST = "application/vnd.apple.mpegurl"
 MP4 = "video/mp4"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -66,6 +68,7 @@ def too_far(last: tuple[int, int] | None, msn: int, part: int | None) -> bool:
 
 
 def _problem(status: int, detail: str, cache: str = NOT_YET) -> Response:
+    log.info("origin.problem", status=status, detail=detail)
     return JSONResponse(
         {
             "type": "about:blank",

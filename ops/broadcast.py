@@ -119,3 +119,26 @@ def synthetic_broadcast(
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+PROBE = REPO_ROOT / "ops" / "node" / "player_probe.mjs"
+NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
+
+
+def watch_in_chromium(url: str, seconds: float) -> dict[str, Any]:
+    """Open a viewer page in headless Chromium (Debian's) for ``seconds``; what the player
+    measured: startup_ms, latency_s samples, stalls, beacons sent, errors."""
+    import json
+    import shutil
+
+    result = subprocess.run(
+        [shutil.which("node") or "node", str(PROBE), url, f"{seconds:g}"],
+        env={**os.environ, "NODE_MODULES": str(NODE_MODULES)},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the player probe failed: {result.stderr[-2000:]}")
+    stats: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return stats

@@ -8,11 +8,13 @@ The player's scripts come from npm (hls.js, socket.io-client, locked in ops/node
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from serving.api.state import StateDep
 from serving.exceptions import NotFound
 from streams.settings import REPO_ROOT
 
@@ -28,9 +30,17 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 @router.get("/watch/{stream_id}", response_class=HTMLResponse)
-async def watch(stream_id: str) -> HTMLResponse:
-    page = (HERE / "static" / "watch.html").read_text()
+async def watch(stream_id: str, state: StateDep) -> HTMLResponse:
+    """The origin's address is in the page, so the player starts loading the stream at once,
+    while it asks the API for a playback session and the room."""
+    origin = html.escape(state.settings.media.public_origin_url, quote=True)
+    page = (HERE / "static" / "watch.html").read_text().replace("{{origin}}", origin)
     return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _CSP})
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response(status_code=204, headers=CACHE)
 
 
 @router.get("/static/{name}")
@@ -41,4 +51,4 @@ async def script(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/javascript", headers=CACHE)
 
 
-_CSP = "default-src 'self'; connect-src 'self' http: https: ws: wss:; media-src 'self' blob:; img-src 'self' http: https: data:; style-src 'self' 'unsafe-inline'"
+_CSP = "default-src 'self'; worker-src 'self' blob:; connect-src 'self' http: https: ws: wss:; media-src 'self' blob:; img-src 'self' http: https: data:; style-src 'self' 'unsafe-inline'"

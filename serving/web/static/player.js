@@ -8,9 +8,12 @@
   const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
   const auth = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
   const video = document.getElementById("video");
+  const t0 = performance.now();
   const stats = { mode: lowLatency ? "llhls" : "hls", startup_ms: null, latency_s: [], stalls: 0, stall_ms: 0,
                   beacons_sent: 0, beacons_failed: 0, errors: [], level: null, playing: false };
   window.playerStats = stats;
+  stats.timeline = {};
+  const mark = (what) => { if (!(what in stats.timeline)) stats.timeline[what] = Math.round(performance.now() - t0); };
 
   async function api(method, path, body) {
     const r = await fetch(path, { method, headers: auth, body: body ? JSON.stringify(body) : undefined, keepalive: true });
@@ -20,7 +23,6 @@
 
   // --- QoS beacons --------------------------------------------------------------------------
   let sid = null, sn = 0, queue = [], hls = null;
-  const t0 = performance.now();
   let stallStarted = null, lastBeat = performance.now(), playMs = 0, stallMs = 0, lastTick = performance.now();
 
   function latencyMs() {
@@ -28,7 +30,6 @@
     return date ? Math.max(0, Date.now() - date.getTime()) : null;
   }
   function beacon(e, extra) {
-    if (!sid) return;
     const level = hls && hls.levels && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : null;
     const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
     const b = { e, sid, cid: streamId, sn: sn++, ts: Date.now(), sta: state(), pr: video.playbackRate,
@@ -39,7 +40,7 @@
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
     if (q) b.dfa = q.droppedVideoFrames;
     queue.push(Object.assign(b, extra || {}));
-    if (e !== "heartbeat" && e !== "bitrate_switch") flush();
+    if (sid && e !== "heartbeat" && e !== "bitrate_switch") flush();
   }
   function state() {
     if (video.ended) return "e";
@@ -48,7 +49,7 @@
     return video.paused ? "a" : "p";
   }
   async function flush() {
-    if (!queue.length) return;
+    if (!queue.length || !sid) return;
     const batch = queue; queue = [];
     try { await api("POST", "/v1/qos", { beacons: batch }); stats.beacons_sent += batch.length; }
     catch (err) { stats.beacons_failed += batch.length; stats.errors.push(String(err)); }
@@ -101,8 +102,13 @@
       liveDurationInfinity: true,
       manifestLoadingMaxRetry: 6,
       manifestLoadingRetryDelay: 500,
+      testBandwidth: false,
     });
     window.hls = hls;
+    hls.on(Hls.Events.MANIFEST_LOADED, () => mark("manifest"));
+    hls.on(Hls.Events.LEVEL_LOADED, () => mark("playlist"));
+    hls.on(Hls.Events.FRAG_LOADED, () => mark("first_part"));
+    hls.on(Hls.Events.FRAG_BUFFERED, () => mark("first_buffered"));
     hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { stats.level = data.level; if (stats.playing) beacon("bitrate_switch"); });
     hls.on(Hls.Events.ERROR, (_, data) => {
       stats.errors.push(data.type + ":" + data.details);
@@ -156,10 +162,18 @@
 
   (async () => {
     try {
-      const info = await api("GET", "/v1/streams/" + encodeURIComponent(streamId) + "/playback");
-      sid = (await api("POST", "/v1/playback/sessions", { stream_id: streamId })).sid;
+      // Start loading the stream at once; the session and the room follow. Beacons queue until
+      // the session id is known.
+      play(document.body.dataset.origin + "/live/" + encodeURIComponent(streamId) + "/master.m3u8");
+      const [info, session] = await Promise.all([
+        api("GET", "/v1/streams/" + encodeURIComponent(streamId) + "/playback"),
+        api("POST", "/v1/playback/sessions", { stream_id: streamId }),
+      ]);
+      sid = session.sid;
       stats.sid = sid;
-      play(info.master_url);
+      queue.forEach((b) => { b.sid = sid; });
+      mark("session");
+      flush();
       room(info);
     } catch (err) {
       stats.errors.push(String(err));
