@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from ops.processes import ServiceFailed
-from ops.services import Service, all_services, is_local
+from ops.services import Service, all_services, ensure_media_tools, is_local
 from streams.settings import LOCAL_ENV_FILE, Settings
 
 GENERATED_SECRETS = (
@@ -53,6 +54,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings()
     t0 = time.monotonic()
     started: list[str] = []
+    try:
+        installed = ensure_media_tools()
+    except (ServiceFailed, OSError, subprocess.CalledProcessError) as err:
+        print(f"✗ media tools: {err}", file=sys.stderr)
+        return 1
+    if installed:
+        print(f"✓ installed  {', '.join(installed)} (Debian)", flush=True)
     for service in _selected(settings, args.only):
         try:
             now, seconds = service.start(timeout_s=args.timeout)
@@ -99,6 +107,11 @@ def setup_schemas(settings: Settings) -> None:
 
 def cmd_down(args: argparse.Namespace) -> int:
     settings = Settings()
+    if not args.recorded:
+        from ops.live_demo import stop_live
+
+        for name in stop_live(settings):
+            print(f"■ {name:<10} stopped")
     only: list[str] | None = None
     if args.recorded:
         path = Path(args.recorded)

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,70 @@ def start_media(
     raise RuntimeError(f"the media service did not answer: {log.read_text()[-2000:]}")
 
 
+@dataclass
+class MediaStack:
+    """The API (a gateway node, which also serves the viewer page) and the media service as
+    processes on free ports, agreeing on where the origin is."""
+
+    api_url: str
+    ports: MediaPorts
+    log_dir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return self.ports.origin_url
+
+    @property
+    def media_pid(self) -> int:
+        return self.procs[-1].pid
+
+    def rtmp(self, key: str) -> str:
+        return f"rtmp://127.0.0.1:{self.ports.rtmp}/live/{key}"
+
+    def srt(self, key: str) -> str:
+        return f"srt://127.0.0.1:{self.ports.srt}?streamid={key}&latency=120000"
+
+
+@contextmanager
+def media_stack(log_dir: Path) -> Iterator[MediaStack]:
+    ports = MediaPorts.free()
+    api_port = _free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    with (log_dir / "gateway.log").open("ab") as out:
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "serving.gateway", "--port", str(api_port), "--node-id", "gw-media"],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **ports.env(api_url)},
+        )
+    stack = MediaStack(api_url, ports, log_dir, [gateway])
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(api_port):
+            if time.monotonic() > deadline or gateway.poll() is not None:
+                raise RuntimeError(
+                    f"the gateway did not listen: {(log_dir / 'gateway.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        stack.procs.append(start_media(ports, api_url, log_dir / "media.log"))
+        yield stack
+    finally:
+        for proc in reversed(stack.procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def token_for(settings: Settings, user_id: str, *roles: Role) -> str:
     from serving.auth.tokens import issue
 
@@ -96,9 +162,9 @@ def go_live(api_url: str, settings: Settings, creator_id: str, room_id: str) -> 
     return body
 
 
-def synthetic_broadcast(
-    target: str, seconds: float | None = None, size: str = "1280x720", fps: int = 30, log: Path | None = None
-) -> subprocess.Popen[bytes]:
+def broadcast_args(
+    target: str, seconds: float | None = None, size: str = "1280x720", fps: int = 30
+) -> list[str]:
     """ffmpeg's test pattern (with a running clock) and a 440 Hz tone, encoded like OBS's defaults
     (x264, 2 s keyframes, AAC) and pushed live-paced to ``target`` (rtmp://… or srt://…)."""
     muxer = "mpegts" if target.startswith("srt://") else "flv"
@@ -109,16 +175,19 @@ def synthetic_broadcast(
     ]  # fmt: skip
     if seconds is not None:
         args += ["-t", f"{seconds:g}"]
-    args += [
+    return [
+        *args,
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(2 * fps),
         "-pix_fmt", "yuv420p", "-b:v", "2500k", "-c:a", "aac", "-b:a", "128k", "-f", muxer, target,
     ]  # fmt: skip
-    out = log.open("ab") if log else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=out)
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
+
+
+def synthetic_broadcast(
+    target: str, seconds: float | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A publisher process (see :func:`broadcast_args`); its warnings go to ``log``."""
+    with log.open("ab") if log else open(os.devnull, "wb") as out:
+        return subprocess.Popen(broadcast_args(target, seconds), stdout=subprocess.DEVNULL, stderr=out)
 
 
 PROBE = REPO_ROOT / "ops" / "node" / "player_probe.mjs"

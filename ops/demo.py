@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -18,7 +17,6 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +24,9 @@ import psycopg
 import redis
 from psycopg_pool import AsyncConnectionPool
 
-from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
+from ops.demo_processes import Background, start_background
+from ops.live_demo import live_demo
+from ops.processes import log_tail, stop
 from ops.rooms_demo import rooms_demo
 from ops.seed import open_rooms
 from ops.simulate import simulate, simulated_rooms, viewer_ids
@@ -42,7 +42,7 @@ from streams.contracts.probes import PlatformProbe
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
 from streams.ledger.store import Audit, PostgresLedger
 from streams.probes.handlers import channel_for
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import Settings
 from streams.topics import TOPICS
 from streams.worker import CONSUMED
 from warehouse.catalog import get
@@ -55,23 +55,6 @@ PROBE_RATE_PER_S = 200
 CHATS = 60
 REACTIONS = 120
 SIMULATED_EVENTS = 20_000
-
-
-@dataclass
-class Background:
-    files: ProcessFiles
-    pid: int
-
-    def check(self) -> None:
-        if not alive(self.pid):
-            raise SystemExit(f"{self.files.name} died:\n{log_tail(self.files)}")
-
-
-def start_background(settings: Settings, name: str, argv: list[str]) -> Background:
-    files = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir)
-    stop(files)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return Background(files, spawn(files, [sys.executable, *argv], cwd=REPO_ROOT, env=env))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -249,7 +232,10 @@ def main() -> int:
         if not rooms_demo(settings, run_id, sys.executable):
             print("rooms      INCOMPLETE: some chat was not delivered")
             return 1
-        return simulation(settings, run_id, producer, client, warehouse_sink)
+        if simulation(settings, run_id, producer, client, warehouse_sink) != 0:
+            return 1
+    # After the round trip's own processes stopped: the live stream stays on air for a browser.
+    return 0 if live_demo(settings) else 1
 
 
 async def top_up(settings: Settings, viewers: list[str], seed: int) -> int:

@@ -128,6 +128,18 @@ def _apt_install(*packages: str) -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
 
 
+MEDIA_TOOLS = {"ffmpeg": "ffmpeg", "ffprobe": "ffmpeg", "chromium": "chromium"}
+
+
+def ensure_media_tools() -> list[str]:
+    """The media tier's programs from Debian: ffmpeg (transcoding, libsrt) and Chromium (the
+    player tests). Returns what had to be installed."""
+    missing = sorted({package for program, package in MEDIA_TOOLS.items() if shutil.which(program) is None})
+    if missing:
+        _apt_install(*missing)
+    return missing
+
+
 class Kafka(Service):
     name = "kafka"
 

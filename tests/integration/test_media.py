@@ -17,11 +17,12 @@ import m3u8
 import pytest
 
 from media.packaging.rules import parse, violations
+from ops.broadcast import MediaStack as MediaRig
 from ops.broadcast import go_live, synthetic_broadcast, token_for
+from ops.broadcast import media_stack as media_rig
 from streams.contracts.base import Role
 from streams.settings import Settings
 from tests.integration.conftest import eventually, read_topic
-from tests.media_rig import MediaRig, media_rig
 
 RUNGS = ["v360", "v240", "v144"]
 

@@ -1,0 +1,93 @@
+"""The live part of ``make demo``: the API (a gateway node) and the media service on their
+default ports, a creator's stream key, a synthetic broadcast pushed over RTMP as OBS would,
+and a headless Chromium viewer that plays it. The broadcast stays on air for a browser until
+``make down``."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from ops.broadcast import broadcast_args, go_live, token_for, watch_in_chromium
+from ops.demo_processes import Background, start_background, start_tool
+from ops.processes import ProcessFiles, port_open, stop
+from streams.contracts.base import Role
+from streams.settings import Settings
+
+LIVE_PROCESSES = ("live-broadcast", "live-media", "live-gateway")
+CREATOR, ROOM = "creator-live-demo", "room-live-demo"
+WATCH_S = 12
+
+
+def stop_live(settings: Settings) -> list[str]:
+    stopped = []
+    for name in LIVE_PROCESSES:
+        if stop(ProcessFiles(name, settings.local.run_dir, settings.local.log_dir)):
+            stopped.append(name)
+    return stopped
+
+
+def _wait(what: str, check: Callable[[], bool], proc: Background, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        proc.check()
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{what} not ready within {timeout_s:.0f}s")
+
+
+def live_demo(settings: Settings) -> bool:
+    media = settings.media
+    api_url = media.api_url
+    api = urlsplit(api_url)
+    stop_live(settings)
+    print("\nlive: a synthetic broadcast over RTMP, packaged as LL-HLS, played in Chromium")
+    t = time.monotonic()
+    gateway = start_background(
+        settings,
+        "live-gateway",
+        [
+            "-m",
+            "serving.gateway",
+            "--host",
+            api.hostname or "127.0.0.1",
+            "--port",
+            str(api.port or 80),
+            "--node-id",
+            "gw-live",
+        ],
+    )
+    _wait("the gateway", lambda: port_open(api.port or 80, api.hostname or "127.0.0.1"), gateway)
+    service = start_background(settings, "live-media", ["-m", "media"])
+    origin = f"http://{media.host}:{media.origin_port}"
+    _wait("the media service", lambda: httpx.get(f"{origin}/healthz", timeout=1).status_code == 200, service)
+    stream = go_live(api_url, settings, CREATOR, ROOM)
+    rtmp = f"{stream['obs']['server']}/{stream['stream_key']}"
+    publisher = start_tool(settings, "live-broadcast", broadcast_args(rtmp))
+    _wait("the stream", lambda: httpx.get(stream["master_url"], timeout=10).status_code == 200, publisher)
+    print(
+        f"media      on air {time.monotonic() - t:.1f}s after start: RTMP ingest, ffmpeg ladder, LL-HLS origin at {origin}"
+    )
+    viewer = token_for(settings, "viewer-live-demo", Role.VIEWER)
+    url = f"{api_url}{stream['watch_url']}#token={viewer}"
+    stats = watch_in_chromium(url, WATCH_S)
+    latency = statistics.median(stats["latency_s"]) if stats.get("latency_s") else float("nan")
+    ok = bool(stats.get("playing")) and stats.get("stalls") == 0
+    print(
+        f"player     Chromium (hls.js, low-latency mode) played {stats.get('current_time') or 0:.0f}s: startup "
+        f"{stats.get('startup_ms')} ms, live latency {latency:.2f}s (program-date-time), stalls {stats.get('stalls')}, "
+        f"renditions {stats.get('levels')}, {stats.get('beacons_sent')} QoS beacons sent to Kafka"
+    )
+    print(
+        f"\nOn air until `make down`. Watch it (a viewer token for this machine, valid 1 h):\n  {url}\n"
+        "Go live from OBS: README.md, 'Going live from OBS' (your own key from POST /v1/streams)."
+    )
+    return ok
