@@ -50,6 +50,7 @@ async def run(settings: Settings, rtmp_port: int, srt_port: int, origin_port: in
         segment_s=media.segment_s,
         part_target_s=round(ladder.part_s + 0.0005, 3),
         window_segments=media.window_segments,
+        part_hold_back_parts=media.part_hold_back_parts,
     )
     config = LiveConfig(
         ladder,

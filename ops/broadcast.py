@@ -22,7 +22,7 @@ from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
 
 
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -36,7 +36,7 @@ class MediaPorts:
 
     @classmethod
     def free(cls) -> MediaPorts:
-        return cls(_free_port(), _free_port(socket.SOCK_DGRAM), _free_port())
+        return cls(free_port(), free_port(socket.SOCK_DGRAM), free_port())
 
     @property
     def origin_url(self) -> str:
@@ -107,7 +107,7 @@ class MediaStack:
 @contextmanager
 def media_stack(log_dir: Path) -> Iterator[MediaStack]:
     ports = MediaPorts.free()
-    api_port = _free_port()
+    api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     with (log_dir / "gateway.log").open("ab") as out:
         gateway = subprocess.Popen(

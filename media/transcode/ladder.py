@@ -201,7 +201,7 @@ def hls_reference_args(
             f"-b:v:{i}",
             f"{rung.video_kbps}k",
         ]
-        var_map.append(f"v:{i},agroup:aud")
+        var_map.append(f"v:{i},agroup:aud,name:{rung.name}")
     args += [
         "-map",
         "0:a:0",
@@ -244,7 +244,7 @@ def hls_reference_args(
         "-master_pl_name",
         "master.m3u8",
         "-var_stream_map",
-        " ".join([*var_map, "a:0,agroup:aud"]),
+        " ".join([*var_map, "a:0,agroup:aud,name:audio"]),
         f"{out_dir}/%v/index.m3u8",
     ]
     return args

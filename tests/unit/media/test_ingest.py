@@ -51,5 +51,6 @@ def test_blocking_reload_parameters() -> None:
             blocking_params(bad)
     assert not too_far((10, 2), 12, 0)
     assert too_far((10, 2), 13, 0)
-    assert not too_far((10, 2), 10, 5)
-    assert too_far((10, 2), 10, 6)
+    assert not too_far((10, 2), 10, 9)
+    assert not too_far(None, 2, 0)
+    assert too_far(None, 3, 0)
