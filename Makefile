@@ -12,8 +12,8 @@ UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
-PHONY_EXTRA := api worker relay sink
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout dagster clean
+PHONY_EXTRA := api worker relay sink media
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout bench-media dagster clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ api: up ## run the HTTP API on 127.0.0.1:8000 (FastAPI)
 worker: up ## run the Faust worker (probes, fraud, settlement agents)
 	$(PY) -m streams.worker
 
+media: up ## run the media service: RTMP :1935 and SRT :9710 ingest, the LL-HLS origin on 127.0.0.1:8088 (keys checked with the API on :8000)
+	$(PY) -m media
+
 relay: up ## run the ledger outbox relay (PostgreSQL -> ledger.postings)
 	$(PY) -m streams.ledger.relay
 
@@ -92,6 +95,9 @@ bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards
 
 bench-fanout: up ## chat delivery through Kafka + Faust to two gateway nodes vs a Node.js socket.io + redis-adapter reference (QUICK=1: short)
 	$(PY) -m bench.fanout
+
+bench-media: up ## one live stream: LL-HLS and HLS latency and startup in Chromium, packager and ffmpeg CPU vs ffmpeg alone writing HLS (QUICK=1: short)
+	$(PY) -m bench.media
 
 bench-ledger: up ## batched gift settlement vs one transaction per gift, on PostgreSQL (QUICK=1: short)
 	$(PY) -m bench.ledger

@@ -32,15 +32,24 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _metrics(streams: LiveStreams) -> str:
+    """Prometheus text: live streams, parts held, and per rendition how late its newest part
+    became available after its media ended (program-date-time)."""
     parts = sum(
         len(s.parts) for st in streams.streams.values() for t in st.tracks.values() for s in t.segments
     )
-    return (
-        "# TYPE media_live_streams gauge\n"
-        f"media_live_streams {streams.live}\n"
-        "# TYPE media_parts_in_window gauge\n"
-        f"media_parts_in_window {parts}\n"
-    )
+    lines = [
+        "# TYPE media_live_streams gauge",
+        f"media_live_streams {streams.live}",
+        "# TYPE media_parts_in_window gauge",
+        f"media_parts_in_window {parts}",
+        "# TYPE media_part_lag_seconds gauge",
+    ]
+    for stream in streams.streams.values():
+        for rendition, lag in stream.part_lag_s.items():
+            lines.append(
+                f'media_part_lag_seconds{{stream="{stream.stream_id}",rendition="{rendition}"}} {lag:.3f}'
+            )
+    return "\n".join(lines) + "\n"
 
 
 async def run(settings: Settings, rtmp_port: int, srt_port: int, origin_port: int) -> None:

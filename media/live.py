@@ -60,6 +60,7 @@ class LiveStream:
         self.readers = [FragmentReader() for _ in self.names]
         self.tracks: dict[str, Track] = {}
         self.thumbnails = Thumbnails()
+        self.part_lag_s: dict[str, float] = {}
         self.anchor: datetime | None = None
         self.started = time.monotonic()
         self.closing: EndReason | None = None
@@ -174,7 +175,11 @@ class LiveStream:
             track = Track(name, self.config.timing, anchor, timescale(reader.init), reader.init)
             self.tracks[name] = track
         for fragment in fragments:
-            track.add(describe(fragment))
+            part = track.add(describe(fragment))
+        # How long after its media ended (by program-date-time) the newest part became available.
+        self.part_lag_s[name] = (
+            datetime.now(UTC) - track.pdt(part.start_s + part.duration_s)
+        ).total_seconds()
         self._notify()
 
     def _notify(self) -> None:

@@ -91,7 +91,7 @@ def transcode_args(
         "-loglevel",
         "warning",
         "-fflags",
-        "+nobuffer+genpts",
+        "+genpts",
         "-probesize",
         "500000",
         "-analyzeduration",

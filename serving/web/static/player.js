@@ -103,6 +103,7 @@
       manifestLoadingMaxRetry: 6,
       manifestLoadingRetryDelay: 500,
       testBandwidth: false,
+      startFragPrefetch: true,
     });
     window.hls = hls;
     hls.on(Hls.Events.MANIFEST_LOADED, () => mark("manifest"));
