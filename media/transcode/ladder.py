@@ -161,7 +161,9 @@ def transcode_args(
         "-movflags",
         "+empty_moov+default_base_moof+cmaf+delay_moov",
         "-frag_duration",
-        str(round(ladder.audio_part_s * 1_000_000)),
+        # Cut a little before the nominal part: the first fragment starts at the encoder's
+        # negative priming time and would otherwise take one AAC frame more than the others.
+        str(round(ladder.audio_part_s * 1_000_000) - 20_000),
         f"pipe:{outputs[-1]}",
     ]
     if thumbnail_fd is not None:

@@ -51,6 +51,7 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
     assert 0 < latency < 3.5, f"live latency {latency:.2f}s"
     assert stats["levels"] == [144, 240, 360]
     assert stats["beacons_failed"] == 0, stats["errors"]
+    assert stats["room_joined"], "the page joined the stream's room on the gateway"
 
     sid = stats["sid"]
     seen: dict[str, dict[str, object]] = {}

@@ -5,6 +5,7 @@ keyframes and answers blocking reloads; bad keys, second publishers and garbage 
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -268,3 +269,38 @@ def test_srt_ingest_with_the_key_as_stream_id(rig: MediaRig, settings: Settings)
         lambda m: (v := json.loads(m.value())).get("stream_id") == stream["stream_id"] and v["event_type"] == "stream.started",
     )  # fmt: skip
     assert json.loads(record.value())["protocol"] == "srt"
+
+
+def test_a_broadcast_that_freezes_gets_503_for_parts_that_never_come_then_ends_as_lost(
+    rig: MediaRig, settings: Settings
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
+    publisher = synthetic_broadcast(
+        rig.rtmp(stream["stream_key"]), seconds=60, log=rig.log_dir / "frozen.log"
+    )
+    try:
+        master = eventually(
+            lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 20, "live"
+        )
+        url = stream["master_url"].removesuffix("master.m3u8") + m3u8.loads(master).playlists[0].uri
+        publisher.send_signal(signal.SIGSTOP)  # the encoder hangs with its connection open
+        time.sleep(1)
+        last = parse(httpx.get(url).text).segments[-1]
+        msn = int(last.parts[-1][2].removeprefix("p").split(".")[0])
+        started = time.monotonic()
+        held = httpx.get(url, params={"_HLS_msn": msn + 1, "_HLS_part": 2}, timeout=20)
+        assert held.status_code == 503, held.text
+        assert 5 < time.monotonic() - started < 10  # three target durations
+        ended = read_topic(
+            settings, "streams.lifecycle",
+            lambda m: (v := json.loads(m.value())).get("stream_id") == stream["stream_id"] and v["event_type"] == "stream.ended",
+            timeout_s=30,
+        )  # fmt: skip
+        assert json.loads(ended.value())["reason"] == "ingest_lost"
+        final = httpx.get(url).text
+        assert final.rstrip().endswith("#EXT-X-ENDLIST")
+        assert violations(final) == []
+    finally:
+        publisher.kill()
+        publisher.wait()

@@ -137,10 +137,11 @@
     const socket = io({ auth: { token }, transports: ["websocket"] });
     window.roomSocket = socket;
     socket.on("connect", () => socket.emit("join", { room_id: info.room_id }, (ack) => {
+      stats.room_joined = Boolean(ack && ack.ok);
       say(ack && ack.ok ? "joined " + info.room_id : "could not join: " + (ack && ack.reason), "sys");
     }));
     socket.on("connect_error", (err) => say("chat unavailable: " + err.message, "sys"));
-    socket.on("chat", (m) => say((m.user_id || "?") + ": " + m.text));
+    socket.on("chat", (m) => { stats.chat_received = (stats.chat_received || 0) + 1; say((m.user_id || "?") + ": " + m.text); });
     socket.on("reactions", (b) => say(Object.entries(b.counts || {}).map(([k, v]) => k + "×" + v).join(" "), "sys"));
     socket.on("occupancy", (o) => { document.getElementById("viewers").textContent = o.count ?? o.viewers ?? "–"; });
     socket.on("gift", (g) => say("🎁 " + (g.sender_id || "someone") + " sent " + (g.quantity || 1) + "× " + g.gift_sku, "sys"));
