@@ -8,6 +8,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +19,7 @@ from ops.demo_processes import Background, start_background, start_tool
 from ops.processes import ProcessFiles, port_open, stop
 from streams.contracts.base import Role
 from streams.settings import Settings
+from warehouse.catalog import get
 
 LIVE_PROCESSES = ("live-broadcast", "live-media", "live-gateway")
 CREATOR, ROOM = "creator-live-demo", "room-live-demo"
@@ -44,7 +47,7 @@ def _wait(what: str, check: Callable[[], bool], proc: Background, timeout_s: flo
     raise SystemExit(f"{what} not ready within {timeout_s:.0f}s")
 
 
-def live_demo(settings: Settings) -> bool:
+def live_demo(settings: Settings, warehouse: Any) -> bool:
     media = settings.media
     api_url = media.api_url
     api = urlsplit(api_url)
@@ -86,8 +89,33 @@ def live_demo(settings: Settings) -> bool:
         f"{stats.get('startup_ms')} ms, live latency {latency:.2f}s (program-date-time), stalls {stats.get('stalls')}, "
         f"renditions {stats.get('levels')}, {stats.get('beacons_sent')} QoS beacons sent to Kafka"
     )
+    qoe = _qoe(warehouse, stream["stream_id"])
+    if qoe:
+        print(
+            f"clickhouse QoE from the player's beacons (qoe_by_stream): {qoe['play_requests']} play request(s), "
+            f"startup p50 {qoe['startup_p50_ms']} ms, rebuffer ratio {qoe['rebuffer_ratio']}, "
+            f"average bitrate {qoe['avg_bitrate_kbps']} kb/s, latency p50 {qoe['latency_p50_ms']} ms"
+        )
+    else:
+        print("clickhouse the player's beacons did not reach qoe_by_stream within 20 s")
+        ok = False
     print(
         f"\nOn air until `make down`. Watch it (a viewer token for this machine, valid 1 h):\n  {url}\n"
         "Go live from OBS: README.md, 'Going live from OBS' (your own key from POST /v1/streams)."
     )
     return ok
+
+
+def _qoe(warehouse: Any, stream_id: str, timeout_s: float = 20) -> dict[str, Any] | None:
+    """This stream's row of the ``qoe_by_stream`` named query, once its beacons are in."""
+    query = get("qoe_by_stream")
+    today = datetime.now(UTC).date().isoformat()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = warehouse.query(query.sql, parameters=query.bind({"from_day": today, "to_day": today}))
+        for row in result.result_rows:
+            found = dict(zip(result.column_names, row, strict=True))
+            if found["stream"] == stream_id and found["play_requests"] and found["latency_p50_ms"]:
+                return found
+        time.sleep(0.5)
+    return None

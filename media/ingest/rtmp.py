@@ -104,6 +104,9 @@ class RtmpConnection:
             log.warning("rtmp.protocol_error", peer=self.peer, error=str(err))
         except Refused as err:
             log.info("rtmp.refused", peer=self.peer, reason=err.reason)
+        except Exception as err:  # one broken connection never takes the server down
+            reason, detail = EndReason.INGEST_LOST, f"ingest failed: {type(err).__name__}"
+            log.exception("rtmp.failed", peer=self.peer)
         finally:
             if self.publication is not None:
                 await self.publication.close(reason, detail)
