@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ops.processes import stop_child
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
 
@@ -130,12 +131,7 @@ def media_stack(log_dir: Path) -> Iterator[MediaStack]:
         yield stack
     finally:
         for proc in reversed(stack.procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_child(proc)
 
 
 def _listening(port: int) -> bool:

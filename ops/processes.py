@@ -186,3 +186,13 @@ def cpu_seconds(pid: int) -> float:
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its descendants, in seconds."""
     return sum(cpu_seconds(p) for p in [pid, *_descendants(pid)])
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Terminate a child we started, wait for it, kill it if it does not stop."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

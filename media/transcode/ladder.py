@@ -71,6 +71,25 @@ class Ladder:
 DEFAULT_LADDER = "v360:640x360@800,v240:426x240@400,v144:256x144@160"
 
 
+def _keyframes(ladder: Ladder) -> list[str]:
+    """x264 at the ladder's frame rate with a keyframe on every ``keyframe_s`` of media time and
+    none elsewhere: every rung cuts at the same instants."""
+    gop = str(round(ladder.fps * ladder.keyframe_s))
+    return [
+        "-r", f"{ladder.fps:g}", "-preset", ladder.preset, "-tune", "zerolatency", "-profile:v", "main",
+        "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{ladder.keyframe_s:g})",
+    ]  # fmt: skip
+
+
+def _audio(ladder: Ladder) -> list[str]:
+    return ["-c:a", "aac", "-b:a", f"{ladder.audio_kbps}k", "-ar", "48000", "-ac", "2"]
+
+
+def _input(ffmpeg: str, input_args: Sequence[str]) -> list[str]:
+    return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", *input_args]
+
+
 def transcode_args(
     ladder: Ladder,
     input_format: InputFormat,
@@ -83,104 +102,35 @@ def transcode_args(
     rung in ladder order then one for audio; JPEG thumbnails go to ``thumbnail_fd``."""
     if len(outputs) != len(ladder.renditions) + 1:
         raise ValueError(f"need {len(ladder.renditions) + 1} output pipes, got {len(outputs)}")
-    gop = round(ladder.fps * ladder.keyframe_s)
-    args = [
-        ffmpeg,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "warning",
-        "-fflags",
-        "+genpts",
-        "-probesize",
-        "500000",
-        "-analyzeduration",
-        "500000",
-        "-f",
-        input_format.value,
-        "-i",
-        "pipe:0",
-    ]
-    fmp4 = "+empty_moov+default_base_moof+frag_keyframe+cmaf"
+    # Small probe: the stream's codecs are known within half a second. (Never +nobuffer: it
+    # drops the probed packets, the first keyframe among them.)
+    probe = ["-fflags", "+genpts", "-probesize", "500000", "-analyzeduration", "500000"]
+    args = _input(ffmpeg, [*probe, "-f", input_format.value, "-i", "pipe:0"])
+    cmaf = "+empty_moov+default_base_moof+cmaf"
     for rung, fd in zip(ladder.renditions, outputs, strict=False):
-        args += [
-            "-map",
-            "0:v:0",
-            "-vf",
+        scale = (
             f"scale={rung.width}:{rung.height}:force_original_aspect_ratio=decrease,"
-            f"pad={rung.width}:{rung.height}:(ow-iw)/2:(oh-ih)/2,setsar=1",
-            "-r",
-            f"{ladder.fps:g}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            ladder.preset,
-            "-tune",
-            "zerolatency",
-            "-profile:v",
-            "main",
-            "-pix_fmt",
-            "yuv420p",
-            "-b:v",
-            f"{rung.video_kbps}k",
-            "-maxrate",
-            f"{round(rung.video_kbps * 1.2)}k",
-            "-bufsize",
-            f"{rung.video_kbps}k",
-            "-g",
-            str(gop),
-            "-keyint_min",
-            str(gop),
-            "-sc_threshold",
-            "0",
-            "-force_key_frames",
-            f"expr:gte(t,n_forced*{ladder.keyframe_s:g})",
-            "-an",
-            "-f",
-            "mp4",
-            "-movflags",
-            fmp4,
-            "-frag_duration",
-            str(round(ladder.part_s * 1_000_000) - 1000),
-            f"pipe:{fd}",
-        ]
+            f"pad={rung.width}:{rung.height}:(ow-iw)/2:(oh-ih)/2,setsar=1"
+        )
+        args += [
+            "-map", "0:v:0", "-vf", scale, "-c:v", "libx264", *_keyframes(ladder),
+            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{round(rung.video_kbps * 1.2)}k",
+            "-bufsize", f"{rung.video_kbps}k", "-an",
+            # One fragment per part: cut at every keyframe and just under each part duration.
+            "-f", "mp4", "-movflags", cmaf + "+frag_keyframe",
+            "-frag_duration", str(round(ladder.part_s * 1_000_000) - 1000), f"pipe:{fd}",
+        ]  # fmt: skip
     args += [
-        "-map",
-        "0:a:0?",
-        "-vn",
-        "-c:a",
-        "aac",
-        "-b:a",
-        f"{ladder.audio_kbps}k",
-        "-ar",
-        "48000",
-        "-ac",
-        "2",
-        "-f",
-        "mp4",
-        "-movflags",
-        "+empty_moov+default_base_moof+cmaf+delay_moov",
-        "-frag_duration",
+        "-map", "0:a:0?", "-vn", *_audio(ladder), "-f", "mp4", "-movflags", cmaf + "+delay_moov",
         # Cut a little before the nominal part: the first fragment starts at the encoder's
         # negative priming time and would otherwise take one AAC frame more than the others.
-        str(round(ladder.audio_part_s * 1_000_000) - 20_000),
-        f"pipe:{outputs[-1]}",
-    ]
+        "-frag_duration", str(round(ladder.audio_part_s * 1_000_000) - 20_000), f"pipe:{outputs[-1]}",
+    ]  # fmt: skip
     if thumbnail_fd is not None:
         args += [
-            "-map",
-            "0:v:0",
-            "-an",
-            "-vf",
-            f"fps=1/{thumbnail_every_s:g},scale=320:-2",
-            "-c:v",
-            "mjpeg",
-            "-q:v",
-            "5",
-            "-f",
-            "image2pipe",
-            f"pipe:{thumbnail_fd}",
-        ]
+            "-map", "0:v:0", "-an", "-vf", f"fps=1/{thumbnail_every_s:g},scale=320:-2",
+            "-c:v", "mjpeg", "-q:v", "5", "-f", "image2pipe", f"pipe:{thumbnail_fd}",
+        ]  # fmt: skip
     return args
 
 
@@ -189,64 +139,19 @@ def hls_reference_args(
 ) -> list[str]:
     """ffmpeg alone encoding the same ladder and writing standard fMP4 HLS (the packaging
     overhead reference of ``make bench-media``)."""
-    gop = round(ladder.fps * ladder.keyframe_s)
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", *input_args]
+    args = _input(ffmpeg, input_args)
     var_map = []
     for i, rung in enumerate(ladder.renditions):
         args += [
-            "-map",
-            "0:v:0",
-            f"-filter:v:{i}",
-            f"scale={rung.width}:{rung.height},setsar=1",
-            f"-c:v:{i}",
-            "libx264",
-            f"-b:v:{i}",
-            f"{rung.video_kbps}k",
-        ]
+            "-map", "0:v:0", f"-filter:v:{i}", f"scale={rung.width}:{rung.height},setsar=1",
+            f"-c:v:{i}", "libx264", f"-b:v:{i}", f"{rung.video_kbps}k",
+        ]  # fmt: skip
         var_map.append(f"v:{i},agroup:aud,name:{rung.name}")
-    args += [
-        "-map",
-        "0:a:0",
-        "-c:a",
-        "aac",
-        "-b:a",
-        f"{ladder.audio_kbps}k",
-        "-ar",
-        "48000",
-        "-ac",
-        "2",
-        "-r",
-        f"{ladder.fps:g}",
-        "-preset",
-        ladder.preset,
-        "-tune",
-        "zerolatency",
-        "-profile:v",
-        "main",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:gte(t,n_forced*{ladder.keyframe_s:g})",
-        "-f",
-        "hls",
-        "-hls_time",
-        "2",
-        "-hls_list_size",
-        "8",
-        "-hls_segment_type",
-        "fmp4",
-        "-hls_flags",
-        "delete_segments+independent_segments+program_date_time",
-        "-master_pl_name",
-        "master.m3u8",
-        "-var_stream_map",
-        " ".join([*var_map, "a:0,agroup:aud,name:audio"]),
+    return [
+        *args, "-map", "0:a:0", *_audio(ladder), *_keyframes(ladder),
+        "-f", "hls", "-hls_time", "2", "-hls_list_size", "8", "-hls_segment_type", "fmp4",
+        "-hls_flags", "delete_segments+independent_segments+program_date_time",
+        "-master_pl_name", "master.m3u8",
+        "-var_stream_map", " ".join([*var_map, "a:0,agroup:aud,name:audio"]),
         f"{out_dir}/%v/index.m3u8",
-    ]
-    return args
+    ]  # fmt: skip

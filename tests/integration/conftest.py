@@ -13,20 +13,23 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import confluent_kafka
 import confluent_kafka.admin
+import httpx
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from ops.processes import stop_child
 from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
+from streams.contracts.base import Role
 from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
@@ -61,6 +64,26 @@ def wire(settings: Settings) -> Iterator[KafkaWire]:
 @pytest.fixture(scope="session")
 def producer(wire: KafkaWire) -> EventProducer:
     return EventProducer(wire)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API in process (its lifespan: PostgreSQL pool, Kafka producer, Redis)."""
+    from serving.api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+def auth(settings: Settings, user: str, *roles: Role) -> dict[str, str]:
+    """A bearer token for ``user`` with ``roles`` (viewer by default)."""
+    from serving.auth.tokens import issue
+
+    token = issue(settings.auth.token_secret.get_secret_value(), user, list(roles) or [Role.VIEWER])
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -104,12 +127,7 @@ def spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None) ->
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_child(proc)
 
 
 async def run_with_ledger(dsn: str, body: Callable[[PostgresLedger], Awaitable[T]]) -> T:

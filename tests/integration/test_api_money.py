@@ -6,32 +6,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from ops.seed import live_room, open_rooms_async
-from serving.api.app import create_app
 from serving.api.webhooks import sign
 from serving.auth.tokens import issue
 from streams.contracts.base import Role
 from streams.settings import Settings
-
-
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
-
-
-def auth(settings: Settings, user: str, *roles: Role) -> dict[str, str]:
-    token = issue(settings.auth.token_secret.get_secret_value(), user, list(roles) or [Role.VIEWER])
-    return {"Authorization": f"Bearer {token}"}
+from tests.integration.conftest import auth
 
 
 def webhook(
