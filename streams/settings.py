@@ -221,7 +221,7 @@ class MediaSettings(BaseSettings):
     segment_s: float = Field(default=2.0, gt=0, le=10)
     window_segments: int = Field(default=8, ge=3)
     part_hold_back_parts: float = Field(
-        default=3.0, ge=3.0, description="PART-HOLD-BACK in parts (Apple: at least 3)."
+        default=4.0, ge=3.0, description="PART-HOLD-BACK in parts (Apple: at least 3)."
     )
     thumbnail_every_s: float = Field(default=4.0, gt=0)
     idle_timeout_s: float = Field(default=10.0, gt=0)

@@ -51,4 +51,4 @@ async def script(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/javascript", headers=CACHE)
 
 
-_CSP = "default-src 'self'; worker-src 'self' blob:; connect-src 'self' http: https: ws: wss:; media-src 'self' blob:; img-src 'self' http: https: data:; style-src 'self' 'unsafe-inline'"
+_CSP = "default-src 'self'; connect-src 'self' http: https: ws: wss:; media-src 'self' blob:; img-src 'self' http: https: data:; style-src 'self' 'unsafe-inline'"

@@ -91,19 +91,25 @@
     video.addEventListener("waiting", () => {
       if (stats.playing && stallStarted === null && !video.ended) {
         stallStarted = performance.now(); stats.stalls += 1; beacon("stall_start");
+        const ahead = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+        (stats.stall_log = stats.stall_log || []).push({ at_ms: Math.round(performance.now() - t0),
+          buffer_s: Number(ahead.toFixed(3)), latency_ms: latencyMs(), level: hls && hls.currentLevel });
       }
     });
     video.addEventListener("ended", () => beacon("end", { reason: "ended" }));
     if (!window.Hls || !Hls.isSupported()) { stats.errors.push("hls.js unsupported"); return; }
     hls = new Hls({
       lowLatencyMode: lowLatency,
-      maxLiveSyncPlaybackRate: 1.2,
+      maxLiveSyncPlaybackRate: 1.1,
       backBufferLength: 30,
       liveDurationInfinity: true,
       manifestLoadingMaxRetry: 6,
       manifestLoadingRetryDelay: 500,
       testBandwidth: false,
       startFragPrefetch: true,
+      // Our segments are fMP4 already (hls.js only remuxes them): its transmux worker costs
+      // 300-500 ms of startup here and buys nothing.
+      enableWorker: false,
     });
     window.hls = hls;
     hls.on(Hls.Events.MANIFEST_LOADED, () => mark("manifest"));

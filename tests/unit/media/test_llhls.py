@@ -66,7 +66,7 @@ def test_an_ended_track_closes_its_segment_and_the_playlist_ends() -> None:
 
 
 def test_rules_catch_what_a_broken_packager_would_write() -> None:
-    bad = media_playlist(_track("v360", 9), []).replace("PART-HOLD-BACK=1.002", "PART-HOLD-BACK=0.5")
+    bad = media_playlist(_track("v360", 9), []).replace("PART-HOLD-BACK=1.336", "PART-HOLD-BACK=0.5")
     bad = bad.replace('DURATION=0.33333,URI="p4.1.m4s"', 'DURATION=0.5,URI="p4.1.m4s"')
     bad = bad.replace('URI="p4.0.m4s",INDEPENDENT=YES', 'URI="p4.0.m4s"')
     found = "\n".join(violations(bad))
