@@ -245,9 +245,10 @@ class LiveStreams:
         self.streams[who.stream_id] = stream
         try:
             await stream.start()
-        except Exception:
+        except OSError as err:  # ffmpeg missing or not startable: the encoder is told, not dropped
             self.streams.pop(who.stream_id, None)
-            raise
+            log.error("stream.transcoder_unavailable", stream_id=who.stream_id, error=str(err))
+            raise Refused("unavailable", "the transcoder could not start; try again shortly") from None
         log.info(
             "stream.started",
             stream_id=stream.stream_id,

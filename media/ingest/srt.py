@@ -111,9 +111,11 @@ class SrtListener:
             publication = future.result(timeout=5)
         except Refused as err:
             log.info("srt.refused", reason=err.reason)
-            code = {"already_live": REJX_CONFLICT, "auth_unavailable": REJX_UNAVAILABLE}.get(
-                err.reason, REJX_FORBIDDEN
-            )
+            code = {
+                "already_live": REJX_CONFLICT,
+                "auth_unavailable": REJX_UNAVAILABLE,
+                "unavailable": REJX_UNAVAILABLE,
+            }.get(err.reason, REJX_FORBIDDEN)
             self.lib.srt_setrejectreason(ns, code)
             return -1
         except Exception as err:
