@@ -82,11 +82,13 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
     viewer = token_for(settings, "viewer-live-demo", Role.VIEWER)
     url = f"{api_url}{stream['watch_url']}#token={viewer}"
     stats = watch_in_chromium(url, WATCH_S)
-    latency = statistics.median(stats["latency_s"]) if stats.get("latency_s") else float("nan")
+    samples = stats.get("latency_s") or []
+    # Once settled: the player starts further back and catches up at 1.1x over the first seconds.
+    latency = statistics.median(samples[len(samples) // 2 :]) if samples else float("nan")
     ok = bool(stats.get("playing")) and stats.get("stalls") == 0
     print(
         f"player     Chromium (hls.js, low-latency mode) played {stats.get('current_time') or 0:.0f}s: startup "
-        f"{stats.get('startup_ms')} ms, live latency {latency:.2f}s (program-date-time), stalls {stats.get('stalls')}, "
+        f"{stats.get('startup_ms')} ms, live latency {latency:.2f}s once caught up (program-date-time), stalls {stats.get('stalls')}, "
         f"renditions {stats.get('levels')}, {stats.get('beacons_sent')} QoS beacons sent to Kafka"
     )
     qoe = _qoe(warehouse, stream["stream_id"])
