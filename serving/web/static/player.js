@@ -118,7 +118,9 @@
     hls.on(Hls.Events.FRAG_BUFFERED, () => mark("first_buffered"));
     hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { stats.level = data.level; if (stats.playing) beacon("bitrate_switch"); });
     hls.on(Hls.Events.ERROR, (_, data) => {
-      stats.errors.push(data.type + ":" + data.details);
+      const where = (data.context && data.context.url) || data.url || "";
+      stats.errors.push(data.type + ":" + data.details + (where ? " " + where.split("/").slice(-2).join("/") : "") +
+        " @" + Math.round(performance.now() - t0));
       if (data.fatal) {
         beacon("error", { fatal: true, before_start: !stats.playing, error_code: String(data.details).slice(0, 64) });
         if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
