@@ -5,7 +5,8 @@
    reports it, median once settled) over one long watch, startup time as the median of several
    page loads. Meanwhile the CPU of our media process (ingest,
    packager, origin: the packaging overhead) and of its ffmpeg is sampled.
-2. Standard HLS: the same stream played without parts (hls.js, lowLatencyMode off).
+2. Standard HLS: the same stream through its standard playlists (`?ll=0`: whole segments, no
+   blocking reload), hls.js with lowLatencyMode off.
 3. Reference: ffmpeg alone receiving the same broadcast over RTMP and writing standard fMP4
    HLS for the same ladder; its CPU over the same window.
 

@@ -67,6 +67,12 @@ def too_far(last: tuple[int, int] | None, msn: int, part: int | None) -> bool:
     return msn > last[0] + 2
 
 
+def _standard(request: Request) -> bool:
+    """``?ll=0``: standard HLS playlists (whole segments, no blocking reload) for players that
+    should not use the low-latency tags."""
+    return request.query_params.get("ll") == "0"
+
+
 def _problem(status: int, detail: str, cache: str = NOT_YET) -> Response:
     log.info("origin.problem", status=status, detail=detail)
     return JSONResponse(
@@ -93,7 +99,8 @@ def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette
         if not await stream.until(lambda: stream.ready, stream.config.timing.segment_s * 3):
             return _problem(503, "the stream is starting; retry in a second", "no-store")
         audio = AUDIO if AUDIO in stream.tracks else None
-        body = master_playlist(stream.epoch, stream.variants(), audio)
+        query = "?ll=0" if _standard(request) else ""
+        body = master_playlist(stream.epoch, stream.variants(), audio, query)
         return Response(
             body,
             media_type=PLAYLIST,
@@ -114,8 +121,9 @@ def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette
         if isinstance(found, Response):
             return found
         stream, name = found
+        low_latency = not _standard(request)
         try:
-            wanted = blocking_params(dict(request.query_params))
+            wanted = blocking_params(dict(request.query_params)) if low_latency else None
         except BadRequest as err:
             return _problem(400, str(err))
         timing = stream.config.timing
@@ -133,9 +141,8 @@ def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette
                 return _problem(503, f"segment {msn} part {part} did not appear in time")
         others = [t for n, t in stream.tracks.items() if n != name]
         cache = "max-age=60" if track.ended else ("public, max-age=6" if wanted is not None else "no-cache")
-        return Response(
-            media_playlist(track, others), media_type=PLAYLIST, headers={**CORS, "Cache-Control": cache}
-        )
+        body = media_playlist(track, others, low_latency)
+        return Response(body, media_type=PLAYLIST, headers={**CORS, "Cache-Control": cache})
 
     async def init(request: Request) -> Response:
         found = session(request)

@@ -152,29 +152,29 @@ class Track:
         return self.anchor + timedelta(seconds=start_s)
 
 
-def media_playlist(track: Track, others: list[Track], name_of: str = "{name}") -> str:
-    """The LL-HLS media playlist: full segments in the window, parts near the live edge,
-    a preload hint, rendition reports for ``others``."""
+def media_playlist(track: Track, others: list[Track], low_latency: bool = True) -> str:
+    """The LL-HLS media playlist: full segments in the window, parts near the live edge, a
+    preload hint, rendition reports for ``others``. With ``low_latency`` off, the standard
+    HLS playlist of the same segments (no parts, no blocking reload), for players that would
+    otherwise half-use the low-latency tags."""
     timing = track.timing
     complete = [s for s in track.segments if s.complete]
-    live = [s for s in track.segments if not s.complete]
+    live = [s for s in track.segments if not s.complete] if low_latency else []
     listed = complete[-timing.window_segments :] + live
     if not listed:
         raise ValueError(f"{track.name} has no media yet")
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:6",
-        f"#EXT-X-TARGETDURATION:{timing.target_duration}",
-        (
-            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
-            f"PART-HOLD-BACK={timing.part_hold_back_s:.3f},HOLD-BACK={3 * timing.target_duration:.1f}"
-        ),
-        f"#EXT-X-PART-INF:PART-TARGET={timing.part_target_s:.3f}",
-        f"#EXT-X-MEDIA-SEQUENCE:{listed[0].msn}",
-        '#EXT-X-MAP:URI="init.mp4"',
-    ]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{timing.target_duration}"]
+    if low_latency:
+        lines += [
+            (
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+                f"PART-HOLD-BACK={timing.part_hold_back_s:.3f},HOLD-BACK={3 * timing.target_duration:.1f}"
+            ),
+            f"#EXT-X-PART-INF:PART-TARGET={timing.part_target_s:.3f}",
+        ]
+    lines += [f"#EXT-X-MEDIA-SEQUENCE:{listed[0].msn}", '#EXT-X-MAP:URI="init.mp4"']
     edge_s = listed[-1].start_s + listed[-1].duration_s
-    parts_from_s = edge_s - 3 * timing.target_duration
+    parts_from_s = edge_s - 3 * timing.target_duration if low_latency else math.inf
     for segment in listed:
         lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_iso(track.pdt(segment.start_s))}")
         if segment.start_s + segment.duration_s > parts_from_s or not segment.complete:
@@ -186,10 +186,10 @@ def media_playlist(track: Track, others: list[Track], name_of: str = "{name}") -
         if segment.complete:
             lines.append(f"#EXTINF:{segment.duration_s:.5f},")
             lines.append(f"s{segment.msn}.m4s")
-    hint = track.next_part()
+    hint = track.next_part() if low_latency else None
     if hint is not None:
         lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p{hint[0]}.{hint[1]}.m4s"')
-    for other in others:
+    for other in others if low_latency else []:
         last = other.last_part()
         if last is not None:
             lines.append(
@@ -210,13 +210,14 @@ class Variant:
     codecs: str
 
 
-def master_playlist(epoch: str, variants: list[Variant], audio: str | None) -> str:
+def master_playlist(epoch: str, variants: list[Variant], audio: str | None, query: str = "") -> str:
+    """``query`` (e.g. ``?ll=0``) is carried to every media playlist URI."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
     group = ""
     if audio is not None:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",LANGUAGE="und",DEFAULT=YES,'
-            f'AUTOSELECT=YES,CHANNELS="2",URI="{epoch}/{audio}/index.m3u8"'
+            f'AUTOSELECT=YES,CHANNELS="2",URI="{epoch}/{audio}/index.m3u8{query}"'
         )
         group = ',AUDIO="aud"'
     for v in sorted(variants, key=lambda v: -v.bandwidth):
@@ -224,7 +225,7 @@ def master_playlist(epoch: str, variants: list[Variant], audio: str | None) -> s
             f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},RESOLUTION={v.width}x{v.height},"
             f'FRAME-RATE={v.fps:.3f},CODECS="{v.codecs}"{group}'
         )
-        lines.append(f"{epoch}/{v.name}/index.m3u8")
+        lines.append(f"{epoch}/{v.name}/index.m3u8{query}")
     return "\n".join(lines) + "\n"
 
 

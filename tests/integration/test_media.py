@@ -90,6 +90,19 @@ def _live_edge(text: str) -> datetime:
     return start + timedelta(seconds=seconds)
 
 
+def test_standard_hls_clients_get_whole_segments_without_low_latency_tags(live: dict[str, str]) -> None:
+    master = m3u8.loads(httpx.get(live["master_url"], params={"ll": "0"}).text)
+    url = live["master_url"].removesuffix("master.m3u8") + master.playlists[0].uri
+    assert url.endswith("index.m3u8?ll=0")
+    playlist = httpx.get(url + "&_HLS_msn=10&_HLS_part=x")  # ignored here, not a 400
+    assert playlist.status_code == 200
+    parsed = m3u8.loads(playlist.text)
+    assert parsed.segments
+    assert all(s.uri.startswith("s") for s in parsed.segments)
+    assert "EXT-X-PART" not in playlist.text
+    assert "CAN-BLOCK-RELOAD" not in playlist.text
+
+
 def _ffprobe_packets(data: bytes) -> list[tuple[float, bool]]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "json", "-"],

@@ -174,7 +174,9 @@
     try {
       // Start loading the stream at once; the session and the room follow. Beacons queue until
       // the session id is known.
-      play(document.body.dataset.origin + "/live/" + encodeURIComponent(streamId) + "/master.m3u8");
+      // Standard HLS gets playlists without the low-latency tags (hls.js would otherwise still
+      // use blocking reload, with a budget shorter than a segment).
+      play(document.body.dataset.origin + "/live/" + encodeURIComponent(streamId) + "/master.m3u8" + (lowLatency ? "" : "?ll=0"));
       const [info, session] = await Promise.all([
         api("GET", "/v1/streams/" + encodeURIComponent(streamId) + "/playback"),
         api("POST", "/v1/playback/sessions", { stream_id: streamId }),

@@ -89,3 +89,17 @@ def test_master_names_the_epoch_every_rung_and_the_audio_group() -> None:
     assert parsed.media[0].uri == "e1/audio/index.m3u8"
     assert parsed.media[0].group_id == "aud"
     assert avc_codec(init_section(SCALE)) == "avc1.4d401e"
+
+
+def test_the_standard_playlist_has_whole_segments_only() -> None:
+    track, other = _track("v360", 9 + 1 / 3), _track("v240", 9 + 1 / 3)
+    text = media_playlist(track, [other], low_latency=False)
+    parsed = m3u8.loads(text)
+    assert [s.uri for s in parsed.segments] == ["s0.m4s", "s1.m4s", "s2.m4s", "s3.m4s"]
+    for tag in ("EXT-X-PART", "PRELOAD-HINT", "SERVER-CONTROL", "RENDITION-REPORT"):
+        assert tag not in text
+    master = master_playlist(
+        "e1", [Variant("v360", 640, 360, 1_056_000, 30, "avc1.4d401e,mp4a.40.2")], "audio", "?ll=0"
+    )
+    assert "e1/v360/index.m3u8?ll=0" in master
+    assert 'URI="e1/audio/index.m3u8?ll=0"' in master
