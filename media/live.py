@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -62,6 +62,7 @@ class LiveStream:
         self.thumbnails = Thumbnails()
         self.part_lag_s: dict[str, float] = {}
         self.anchor: datetime | None = None
+        self._first_media_ms: int | None = None
         self.started = time.monotonic()
         self.closing: EndReason | None = None
         self.ended = False
@@ -74,11 +75,23 @@ class LiveStream:
         )
 
     # -- ingest side (Publication) ---------------------------------------------------------
+    def media_clock(self, media_ms: int) -> None:
+        """Program-date-time follows the source clock: the anchor (wall clock at media time zero)
+        is the earliest arrival seen relative to the source's timestamps (the least delayed
+        packet), fixed once the first part is out, before any playlist names a date."""
+        if self.tracks:
+            return
+        if self._first_media_ms is None:
+            self._first_media_ms = media_ms
+        candidate = datetime.now(UTC) - timedelta(milliseconds=media_ms - self._first_media_ms)
+        if self.anchor is None or candidate < self.anchor:
+            self.anchor = candidate
+
     async def write(self, data: bytes) -> None:
         if self.closing is not None:
             raise ConnectionError(f"stream {self.stream_id} is ending: {self.closing.value}")
-        if self.anchor is None and len(data) > 13:  # past the FLV header: the first media
-            self.anchor = datetime.now(UTC)
+        if self.anchor is None and self.protocol == IngestProtocol.SRT:
+            self.anchor = datetime.now(UTC)  # no source timestamps parsed: the first arrival
         try:
             await self.transcoder.feed(data)
         except (ConnectionError, BrokenPipeError):

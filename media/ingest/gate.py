@@ -23,6 +23,10 @@ class Publication(Protocol):
     async def write(self, data: bytes) -> None:
         """Media bytes in the container the protocol delivers (FLV for RTMP, MPEG-TS for SRT)."""
 
+    def media_clock(self, media_ms: int) -> None:
+        """The source's timestamp (ms) of the media about to be written, when the protocol
+        carries one (RTMP does; SRT's MPEG-TS is not parsed here)."""
+
     async def close(self, reason: EndReason, detail: str = "") -> None: ...
 
 

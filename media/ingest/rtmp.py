@@ -189,6 +189,7 @@ class RtmpConnection:
         elif kind in (AUDIO, VIDEO):
             if self.publication is None:
                 raise ProtocolError("media before publish")
+            self.publication.media_clock(timestamp)
             await self.publication.write(flv_tag(kind, timestamp, payload))
         elif kind == DATA_AMF0 and self.publication is not None:
             prefix = amf.encode("@setDataFrame")

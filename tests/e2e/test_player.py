@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import m3u8
 import pytest
 
 from ops.broadcast import MediaStack as MediaRig
@@ -36,7 +37,13 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
         rig.rtmp(stream["stream_key"]), seconds=90, log=rig.log_dir / "publisher.log"
     )
     try:
-        eventually(lambda: httpx.get(stream["master_url"]).status_code == 200, 20, "the stream is live")
+        master = eventually(
+            lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 20, "live"
+        )
+        # A viewer joining a stream that is on air (not its first second, when there is less
+        # media than the player's hold-back and it must wait for more).
+        rungs = stream["master_url"].removesuffix("master.m3u8") + m3u8.loads(master).playlists[-1].uri
+        eventually(lambda: httpx.get(rungs).text.count("#EXTINF") >= 2, 20, "two segments on air")
         viewer = f"vw_{suffix}"
         url = f"{rig.api_url}{stream['watch_url']}#token={token_for(settings, viewer, Role.VIEWER)}"
         stats = watch_in_chromium(url, 22)

@@ -54,3 +54,31 @@ def test_blocking_reload_parameters() -> None:
     assert not too_far((10, 2), 10, 9)
     assert not too_far(None, 2, 0)
     assert too_far(None, 3, 0)
+
+
+def test_program_date_time_anchors_on_the_least_delayed_packet_until_the_first_part() -> None:
+    import time
+    from datetime import timedelta
+
+    from media.ingest.keys import Authorized
+    from media.live import LiveConfig, LiveStream
+    from media.packaging.llhls import Timing
+    from media.transcode.ladder import DEFAULT_LADDER, Ladder
+    from streams.contracts.lifecycle import IngestProtocol
+
+    async def emit(_event: object) -> None:  # never called: the stream is not started
+        return None
+
+    stream = LiveStream(
+        Authorized("st_1", "cr_1", "room_1"),
+        IngestProtocol.RTMP,
+        LiveConfig(Ladder.parse(DEFAULT_LADDER), Timing()),
+        emit,
+    )
+    stream.media_clock(1000)  # the first tag arrived late (an encoder's start-up burst)...
+    first = stream.anchor
+    time.sleep(0.05)
+    stream.media_clock(1200)  # ...this one, 200 ms of media later, arrived only 50 ms later
+    assert first is not None
+    assert stream.anchor is not None
+    assert timedelta(milliseconds=140) < first - stream.anchor < timedelta(milliseconds=160)

@@ -22,7 +22,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.data = bytearray()
+        self.clock: list[int] = []
         self.closed: tuple[EndReason, str] | None = None
+
+    def media_clock(self, media_ms: int) -> None:
+        self.clock.append(media_ms)
 
     async def write(self, data: bytes) -> None:
         self.data += data
@@ -139,6 +143,7 @@ async def test_compressed_chunk_headers_come_out_as_flv_tags_with_the_right_time
         (9, 99, b"v9abc"),
         (8, 0x01000000, audio),
     ]
+    assert gate.publication.clock == [0, 33, 66, 99, 0x01000000]  # the source's timestamps, for PDT
     assert gate.publication.closed == (EndReason.BROADCASTER_STOPPED, "")
 
 
