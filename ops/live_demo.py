@@ -76,6 +76,11 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
     rtmp = f"{stream['obs']['server']}/{stream['stream_key']}"
     publisher = start_tool(settings, "live-broadcast", broadcast_args(rtmp))
     _wait("the stream", lambda: httpx.get(stream["master_url"], timeout=10).status_code == 200, publisher)
+    # The viewer joins a stream that is on air: two segments, more media than the hold-back.
+    rung = stream["master_url"].removesuffix("master.m3u8") + _first_variant(
+        httpx.get(stream["master_url"]).text
+    )
+    _wait("two segments", lambda: httpx.get(rung, timeout=10).text.count("#EXTINF") >= 2, publisher)
     print(
         f"media      on air {time.monotonic() - t:.1f}s after start: RTMP ingest, ffmpeg ladder, LL-HLS origin at {origin}"
     )
@@ -106,6 +111,10 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
         "Go live from OBS: README.md, 'Going live from OBS' (your own key from POST /v1/streams)."
     )
     return ok
+
+
+def _first_variant(master: str) -> str:
+    return next(line for line in master.splitlines() if line and not line.startswith("#"))
 
 
 def _qoe(warehouse: Any, stream_id: str, timeout_s: float = 20) -> dict[str, Any] | None:
