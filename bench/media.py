@@ -28,18 +28,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from media.transcode.ladder import Ladder, hls_reference_args
 from ops.broadcast import (
     broadcast_args,
-    free_port,
     go_live,
     media_stack,
     synthetic_broadcast,
     token_for,
     watch_in_chromium,
 )
+from ops.load import free_port, wait_http
 from ops.processes import cpu_seconds, tree_cpu_seconds
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
@@ -55,18 +53,6 @@ def _cpu_pct(measure: Callable[[], float], seconds: float) -> float:
     before, t = measure(), time.monotonic()
     time.sleep(seconds)
     return round(100 * (measure() - before) / (time.monotonic() - t), 1)
-
-
-def _wait(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=10).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout_s}s")
 
 
 def _watch(url: str) -> dict[str, Any]:
@@ -98,7 +84,7 @@ def ours(settings: Settings, log_dir: Path) -> dict[str, Any]:
         stream = go_live(stack.api_url, settings, f"bench-cr-{suffix}", f"bench-room-{suffix}")
         publisher = synthetic_broadcast(stack.rtmp(stream["stream_key"]), log=log_dir / "publisher.log")
         try:
-            _wait(stream["master_url"])
+            wait_http(stream["master_url"], timeout_s=30)
             time.sleep(3)  # past the first segments
             media = stack.media_pid
             packager = _cpu_pct(lambda: cpu_seconds(media), CPU_WINDOW_S)

@@ -18,15 +18,10 @@ from typing import Any
 
 import httpx
 
+from ops.load import free_port, wait_port
 from ops.processes import stop_child
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -120,23 +115,12 @@ def media_stack(log_dir: Path) -> Iterator[MediaStack]:
         )
     stack = MediaStack(api_url, ports, log_dir, [gateway])
     try:
-        deadline = time.monotonic() + 30
-        while not _listening(api_port):
-            if time.monotonic() > deadline or gateway.poll() is not None:
-                raise RuntimeError(
-                    f"the gateway did not listen: {(log_dir / 'gateway.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.1)
+        wait_port(api_port, timeout_s=30)
         stack.procs.append(start_media(ports, api_url, log_dir / "media.log"))
         yield stack
     finally:
         for proc in reversed(stack.procs):
             stop_child(proc)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def token_for(settings: Settings, user_id: str, *roles: Role) -> str:

@@ -21,8 +21,9 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from serving.api.models import Body
 from serving.api.state import PrincipalDep, StateDep
 from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
 from streams.broadcast.keys import KeyRefused
@@ -37,20 +38,16 @@ MAX_BEACONS = 100
 ENVELOPE = ("event_id", "event_type", "schema_version", "occurred_at", "producer", "viewer_id")
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class GoLive(_Body):
+class GoLive(Body):
     room_id: Identifier
 
 
-class Authorize(_Body):
+class Authorize(Body):
     key: Annotated[str, Field(max_length=512)]
     protocol: Annotated[str, Field(pattern="^(rtmp|srt)$")]
 
 
-class NewSession(_Body):
+class NewSession(Body):
     stream_id: Identifier
 
 
@@ -136,7 +133,7 @@ async def new_session(body: NewSession, state: StateDep, principal: PrincipalDep
     return {"sid": sid, "stream_id": body.stream_id}
 
 
-class BeaconBatch(_Body):
+class BeaconBatch(Body):
     beacons: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BEACONS)
 
 
