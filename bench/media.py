@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,7 @@ from typing import Any
 from media.transcode.ladder import Ladder, hls_reference_args
 from ops.broadcast import (
     broadcast_args,
-    go_live,
     media_stack,
-    synthetic_broadcast,
     token_for,
     watch_in_chromium,
 )
@@ -79,28 +76,21 @@ def _watch(url: str) -> dict[str, Any]:
 
 
 def ours(settings: Settings, log_dir: Path) -> dict[str, Any]:
-    with media_stack(log_dir) as stack:
-        suffix = uuid.uuid4().hex[:8]
-        stream = go_live(stack.api_url, settings, f"bench-cr-{suffix}", f"bench-room-{suffix}")
-        publisher = synthetic_broadcast(stack.rtmp(stream["stream_key"]), log=log_dir / "publisher.log")
-        try:
-            wait_http(stream["master_url"], timeout_s=30)
-            time.sleep(3)  # past the first segments
-            media = stack.media_pid
-            packager = _cpu_pct(lambda: cpu_seconds(media), CPU_WINDOW_S)
-            everything = _cpu_pct(lambda: tree_cpu_seconds(media), CPU_WINDOW_S)
-            viewer = token_for(settings, f"bench-viewer-{suffix}", Role.VIEWER)
-            page = f"{stack.api_url}{stream['watch_url']}"
-            print(
-                f"  watching LL-HLS in Chromium for {WATCH_S}s, then {STARTUPS - 1} more page loads …",
-                flush=True,
-            )
-            ll = _watch(f"{page}#token={viewer}")
-            print("  the same as standard HLS …", flush=True)
-            hls = _watch(f"{page}?mode=hls#token={viewer}")
-        finally:
-            publisher.kill()
-            publisher.wait()
+    with media_stack(log_dir) as stack, stack.on_air(settings) as (stream, _publisher):
+        wait_http(stream["master_url"], timeout_s=30)
+        time.sleep(3)  # past the first segments
+        media = stack.media_pid
+        packager = _cpu_pct(lambda: cpu_seconds(media), CPU_WINDOW_S)
+        everything = _cpu_pct(lambda: tree_cpu_seconds(media), CPU_WINDOW_S)
+        viewer = token_for(settings, f"bench-viewer-{stream['creator_id']}", Role.VIEWER)
+        page = f"{stack.api_url}{stream['watch_url']}"
+        print(
+            f"  watching LL-HLS in Chromium for {WATCH_S}s, then {STARTUPS - 1} more page loads …",
+            flush=True,
+        )
+        ll = _watch(f"{page}#token={viewer}")
+        print("  the same as standard HLS …", flush=True)
+        hls = _watch(f"{page}?mode=hls#token={viewer}")
     return {
         "packager_cpu_pct": packager,
         "ffmpeg_cpu_pct": round(everything - packager, 1),

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ops.js_clients import NODE_MODULES
 from ops.load import free_port, wait_port
 from ops.processes import stop_child
 from streams.contracts.base import Role
@@ -99,6 +101,23 @@ class MediaStack:
     def srt(self, key: str) -> str:
         return f"srt://127.0.0.1:{self.ports.srt}?streamid={key}&latency=120000"
 
+    @contextmanager
+    def on_air(
+        self, settings: Settings, seconds: float | None = None, protocol: str = "rtmp", log: str = "publisher"
+    ) -> Iterator[tuple[dict[str, Any], subprocess.Popen[bytes]]]:
+        """A new creator's room and stream key, and a synthetic broadcast into it: (the stream as
+        the API described it, plus ``creator_id``; the publisher), killed on exit."""
+        suffix = uuid.uuid4().hex[:8]
+        creator = f"cr_{suffix}"
+        stream = {**go_live(self.api_url, settings, creator, f"room_{suffix}"), "creator_id": creator}
+        target = self.srt(stream["stream_key"]) if protocol == "srt" else self.rtmp(stream["stream_key"])
+        publisher = synthetic_broadcast(target, seconds, log=self.log_dir / f"{log}.log")
+        try:
+            yield stream, publisher
+        finally:
+            publisher.kill()
+            publisher.wait()
+
 
 @contextmanager
 def media_stack(log_dir: Path) -> Iterator[MediaStack]:
@@ -171,7 +190,6 @@ def synthetic_broadcast(
 
 
 PROBE = REPO_ROOT / "ops" / "node" / "player_probe.mjs"
-NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
 
 
 def watch_in_chromium(url: str, seconds: float) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,29 +13,22 @@ import httpx
 import m3u8
 import pytest
 
-from ops.broadcast import MediaStack as MediaRig
-from ops.broadcast import go_live, synthetic_broadcast, token_for, watch_in_chromium
-from ops.broadcast import media_stack as media_rig
+from ops.broadcast import MediaStack, media_stack, token_for, watch_in_chromium
 from streams.contracts.base import Role
 from streams.settings import Settings
 from tests.integration.conftest import eventually, read_topic
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[MediaRig]:
-    with media_rig(tmp_path) as rig:
+def rig(tmp_path: Path) -> Iterator[MediaStack]:
+    with media_stack(tmp_path) as rig:
         yield rig
 
 
 def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
-    rig: MediaRig, settings: Settings
+    rig: MediaStack, settings: Settings
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
-    publisher = synthetic_broadcast(
-        rig.rtmp(stream["stream_key"]), seconds=90, log=rig.log_dir / "publisher.log"
-    )
-    try:
+    with rig.on_air(settings, seconds=90) as (stream, _publisher):
         master = eventually(
             lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 20, "live"
         )
@@ -44,12 +36,9 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
         # media than the player's hold-back and it must wait for more).
         rungs = stream["master_url"].removesuffix("master.m3u8") + m3u8.loads(master).playlists[-1].uri
         eventually(lambda: httpx.get(rungs).text.count("#EXTINF") >= 2, 20, "two segments on air")
-        viewer = f"vw_{suffix}"
+        viewer = f"vw_{stream['creator_id']}"
         url = f"{rig.api_url}{stream['watch_url']}#token={token_for(settings, viewer, Role.VIEWER)}"
         stats = watch_in_chromium(url, 22)
-    finally:
-        publisher.kill()
-        publisher.wait()
     assert stats["playing"], stats
     assert stats["startup_ms"] < 2000, stats
     assert stats["stalls"] == 0, stats

@@ -9,18 +9,16 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import m3u8
 import pytest
 
 from media.packaging.rules import parse, violations
-from ops.broadcast import MediaStack as MediaRig
-from ops.broadcast import go_live, synthetic_broadcast, token_for
-from ops.broadcast import media_stack as media_rig
+from ops.broadcast import MediaStack, media_stack, synthetic_broadcast, token_for
 from streams.contracts.base import Role
 from streams.settings import Settings
 from tests.integration.conftest import eventually, read_topic
@@ -29,33 +27,48 @@ RUNGS = ["v360", "v240", "v144"]
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaRig]:
-    with media_rig(tmp_path_factory.mktemp("media")) as rig:
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaStack]:
+    with media_stack(tmp_path_factory.mktemp("media")) as rig:
         yield rig
 
 
 @pytest.fixture(scope="module")
-def live(rig: MediaRig, settings: Settings) -> Iterator[dict[str, str]]:
+def live(rig: MediaStack, settings: Settings) -> Iterator[dict[str, str]]:
     """One broadcast for the module: 90 s of test pattern over RTMP."""
-    suffix = uuid.uuid4().hex[:8]
-    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
-    publisher = synthetic_broadcast(
-        rig.rtmp(stream["stream_key"]), seconds=90, log=rig.log_dir / "publisher.log"
-    )
-    master = stream["master_url"]
-    eventually(lambda: httpx.get(master, timeout=10).status_code == 200, 20, "master playlist")
-    epoch = m3u8.loads(httpx.get(master).text).playlists[0].uri.split("/")[0]
-    base = master.removesuffix("master.m3u8") + epoch
+    with rig.on_air(settings, seconds=90) as (stream, _publisher):
+        master = stream["master_url"]
+        epoch = m3u8.loads(_master(stream)).playlists[0].uri.split("/")[0]
+        base = master.removesuffix("master.m3u8") + epoch
 
-    def complete_segments(rendition: str) -> int:
-        return sum(1 for s in parse(httpx.get(f"{base}/{rendition}/index.m3u8").text).segments if s.uri)
+        def complete_segments(rendition: str) -> int:
+            return sum(1 for s in parse(httpx.get(f"{base}/{rendition}/index.m3u8").text).segments if s.uri)
 
-    eventually(
-        lambda: min(complete_segments(r) for r in [*RUNGS, "audio"]) >= 3, 30, "three segments per rendition"
+        eventually(
+            lambda: min(complete_segments(r) for r in [*RUNGS, "audio"]) >= 3,
+            30,
+            "three segments per rendition",
+        )
+        yield {**stream, "base": base, "epoch": epoch}
+
+
+def _master(stream: dict[str, str], timeout_s: float = 20) -> str:
+    """The master playlist, once the stream is on air."""
+    text: str = eventually(
+        lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, timeout_s, "on air"
     )
-    yield {**stream, "base": base, "epoch": epoch}
-    publisher.kill()
-    publisher.wait()
+    return text
+
+
+def _lifecycle(settings: Settings, stream_id: str, event_type: str, timeout_s: float = 30) -> dict[str, Any]:
+    """The stream's lifecycle event of that type on Kafka (and checks it is keyed by the stream)."""
+    record = read_topic(
+        settings, "streams.lifecycle",
+        lambda m: (v := json.loads(m.value())).get("stream_id") == stream_id and v["event_type"] == event_type,
+        timeout_s=timeout_s,
+    )  # fmt: skip
+    assert record.key() == stream_id.encode()
+    event: dict[str, Any] = json.loads(record.value())
+    return event
 
 
 def _playlist(live: dict[str, str], rendition: str, **params: int) -> httpx.Response:
@@ -184,14 +197,14 @@ def test_thumbnails_every_few_seconds(live: dict[str, str]) -> None:
     assert thumb.headers["content-type"] == "image/jpeg"
 
 
-def _publish_fails(target: str, rig: MediaRig) -> str:
+def _publish_fails(target: str, rig: MediaStack) -> str:
     proc = synthetic_broadcast(target, seconds=5, log=rig.log_dir / "refused.log")
     assert proc.wait(timeout=20) != 0, "a refused publisher should fail"
     return (rig.log_dir / "refused.log").read_text()
 
 
 def test_unknown_keys_second_publishers_and_garbage_are_refused_while_the_stream_goes_on(
-    rig: MediaRig, live: dict[str, str]
+    rig: MediaStack, live: dict[str, str]
 ) -> None:
     _publish_fails(rig.rtmp("live_not-a-key"), rig)
     _publish_fails(rig.rtmp(live["stream_key"]), rig)  # already live
@@ -208,95 +221,50 @@ def test_unknown_keys_second_publishers_and_garbage_are_refused_while_the_stream
 
 
 def test_revoking_the_key_ends_the_broadcast_and_the_old_key_is_refused(
-    rig: MediaRig, settings: Settings
+    rig: MediaStack, settings: Settings
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    creator = f"cr_{suffix}"
-    stream = go_live(rig.api_url, settings, creator, f"room_{suffix}")
-    publisher = synthetic_broadcast(
-        rig.rtmp(stream["stream_key"]), seconds=60, log=rig.log_dir / "revoked.log"
-    )
-    try:
-        eventually(lambda: httpx.get(stream["master_url"]).status_code == 200, 20, "live")
-        headers = {"Authorization": f"Bearer {token_for(settings, creator, Role.CREATOR)}"}
-        assert (
-            httpx.delete(f"{rig.api_url}/v1/streams/{stream['stream_id']}/key", headers=headers).status_code
-            == 204
-        )
-        ended = read_topic(
-            settings, "streams.lifecycle",
-            lambda m: json.loads(m.value()).get("stream_id") == stream["stream_id"] and json.loads(m.value())["event_type"] == "stream.ended",
-            timeout_s=20,
-        )  # fmt: skip
-        assert json.loads(ended.value())["reason"] == "key_revoked"
+    with rig.on_air(settings, seconds=60, log="revoked") as (stream, publisher):
+        _master(stream)
+        headers = {"Authorization": f"Bearer {token_for(settings, stream['creator_id'], Role.CREATOR)}"}
+        revoke = httpx.delete(f"{rig.api_url}/v1/streams/{stream['stream_id']}/key", headers=headers)
+        assert revoke.status_code == 204
+        assert _lifecycle(settings, stream["stream_id"], "stream.ended", 20)["reason"] == "key_revoked"
         assert publisher.wait(timeout=15) != 0
         assert "this stream key was revoked" in _publish_fails(rig.rtmp(stream["stream_key"]), rig)
-    finally:
-        publisher.kill()
-        publisher.wait()
 
 
 def test_a_broadcast_that_stops_ends_cleanly_with_its_lifecycle_on_kafka(
-    rig: MediaRig, settings: Settings
+    rig: MediaStack, settings: Settings
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
-    publisher = synthetic_broadcast(rig.rtmp(stream["stream_key"]), seconds=6, log=rig.log_dir / "short.log")
-    assert publisher.wait(timeout=30) == 0
-    master = m3u8.loads(
-        eventually(lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 10, "master")
-    )
+    with rig.on_air(settings, seconds=6, log="short") as (stream, publisher):
+        assert publisher.wait(timeout=30) == 0
+    master = m3u8.loads(_master(stream, 10))
     playlist_url = stream["master_url"].removesuffix("master.m3u8") + master.playlists[0].uri
     final = eventually(lambda: "#EXT-X-ENDLIST" in (t := httpx.get(playlist_url).text) and t, 15, "ENDLIST")
     assert violations(final) == []
     assert sum(s.duration or 0 for s in parse(final).segments) == pytest.approx(6, abs=1.0)
-    events = {}
-    for kind in ("stream.started", "stream.ladder", "stream.ended"):
-        record = read_topic(
-            settings, "streams.lifecycle",
-            lambda m, k=kind: (v := json.loads(m.value())).get("stream_id") == stream["stream_id"] and v["event_type"] == k,
-        )  # fmt: skip
-        assert record.key() == stream["stream_id"].encode()
-        events[kind] = json.loads(record.value())
+    events = {
+        kind: _lifecycle(settings, stream["stream_id"], kind)
+        for kind in ("stream.started", "stream.ladder", "stream.ended")
+    }
     assert events["stream.started"]["protocol"] == "rtmp"
     assert [r["name"] for r in events["stream.ladder"]["renditions"]] == RUNGS
     assert events["stream.ended"]["reason"] == "broadcaster_stopped"
     assert len({e["epoch"] for e in events.values()}) == 1
 
 
-def test_srt_ingest_with_the_key_as_stream_id(rig: MediaRig, settings: Settings) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
-    publisher = synthetic_broadcast(rig.srt(stream["stream_key"]), seconds=30, log=rig.log_dir / "srt.log")
-    try:
-        master = eventually(
-            lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 20, "SRT live"
-        )
-        assert len(m3u8.loads(master).playlists) == 3
+def test_srt_ingest_with_the_key_as_stream_id(rig: MediaStack, settings: Settings) -> None:
+    with rig.on_air(settings, seconds=30, protocol="srt", log="srt") as (stream, _publisher):
+        assert len(m3u8.loads(_master(stream)).playlists) == 3
         _publish_fails(rig.srt("live_wrong-key"), rig)
-    finally:
-        publisher.kill()
-        publisher.wait()
-    record = read_topic(
-        settings, "streams.lifecycle",
-        lambda m: (v := json.loads(m.value())).get("stream_id") == stream["stream_id"] and v["event_type"] == "stream.started",
-    )  # fmt: skip
-    assert json.loads(record.value())["protocol"] == "srt"
+    assert _lifecycle(settings, stream["stream_id"], "stream.started")["protocol"] == "srt"
 
 
 def test_a_broadcast_that_freezes_gets_503_for_parts_that_never_come_then_ends_as_lost(
-    rig: MediaRig, settings: Settings
+    rig: MediaStack, settings: Settings
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    stream = go_live(rig.api_url, settings, f"cr_{suffix}", f"room_{suffix}")
-    publisher = synthetic_broadcast(
-        rig.rtmp(stream["stream_key"]), seconds=60, log=rig.log_dir / "frozen.log"
-    )
-    try:
-        master = eventually(
-            lambda: (r := httpx.get(stream["master_url"])).status_code == 200 and r.text, 20, "live"
-        )
-        url = stream["master_url"].removesuffix("master.m3u8") + m3u8.loads(master).playlists[0].uri
+    with rig.on_air(settings, seconds=60, log="frozen") as (stream, publisher):
+        url = stream["master_url"].removesuffix("master.m3u8") + m3u8.loads(_master(stream)).playlists[0].uri
         publisher.send_signal(signal.SIGSTOP)  # the encoder hangs with its connection open
         time.sleep(1)
         last = parse(httpx.get(url).text).segments[-1]
@@ -305,15 +273,7 @@ def test_a_broadcast_that_freezes_gets_503_for_parts_that_never_come_then_ends_a
         held = httpx.get(url, params={"_HLS_msn": msn + 1, "_HLS_part": 2}, timeout=20)
         assert held.status_code == 503, held.text
         assert 5 < time.monotonic() - started < 10  # three target durations
-        ended = read_topic(
-            settings, "streams.lifecycle",
-            lambda m: (v := json.loads(m.value())).get("stream_id") == stream["stream_id"] and v["event_type"] == "stream.ended",
-            timeout_s=30,
-        )  # fmt: skip
-        assert json.loads(ended.value())["reason"] == "ingest_lost"
+        assert _lifecycle(settings, stream["stream_id"], "stream.ended")["reason"] == "ingest_lost"
         final = httpx.get(url).text
         assert final.rstrip().endswith("#EXT-X-ENDLIST")
         assert violations(final) == []
-    finally:
-        publisher.kill()
-        publisher.wait()
