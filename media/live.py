@@ -21,7 +21,7 @@ import structlog
 from media.ingest.gate import Refused
 from media.ingest.keys import Authorized, KeyAuthority
 from media.packaging.cmaf import FragmentReader, MalformedMp4, describe, timescale
-from media.packaging.llhls import Timing, Track, Variant, avc_codec
+from media.packaging.llhls import Timing, Track, Variant, avc_codec, media_playlist
 from media.packaging.thumbnails import Thumbnails
 from media.transcode.ladder import InputFormat, Ladder
 from media.transcode.supervisor import Transcoder
@@ -69,6 +69,7 @@ class LiveStream:
         self._changed = asyncio.Event()
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rendered: dict[tuple[str, bool, tuple[int, ...]], str] = {}
         input_format = InputFormat.FLV if protocol == IngestProtocol.RTMP else InputFormat.MPEGTS
         self.transcoder = Transcoder(
             config.ladder, input_format, self._output, config.ffmpeg, config.thumbnail_s
@@ -216,6 +217,20 @@ class LiveStream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
         return True
+
+    def playlist(self, name: str, low_latency: bool) -> str:
+        """The rendition's media playlist, rendered once per change of any track (every viewer
+        blocked on the next part wakes at once and asks for the same text)."""
+        key = (name, low_latency, tuple(t.version for t in self.tracks.values()))
+        text = self._rendered.get(key)
+        if text is None:
+            track = self.tracks[name]
+            others = [t for n, t in self.tracks.items() if n != name]
+            text = media_playlist(track, others, low_latency)
+            if len(self._rendered) > 4 * len(self.names):
+                self._rendered.clear()
+            self._rendered[key] = text
+        return text
 
     def variants(self) -> list[Variant]:
         audio_bps = self.config.ladder.audio_kbps * 1000

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from media.live import AUDIO, LiveStream, LiveStreams
-from media.packaging.llhls import master_playlist, media_playlist
+from media.packaging.llhls import master_playlist
 
 log = structlog.get_logger(__name__)
 PLAYLIST = "application/vnd.apple.mpegurl"
@@ -139,9 +139,8 @@ def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette
                 )
             if not await stream.until(lambda: track.has(msn, part), 3 * timing.target_duration):
                 return _problem(503, f"segment {msn} part {part} did not appear in time")
-        others = [t for n, t in stream.tracks.items() if n != name]
         cache = "max-age=60" if track.ended else ("public, max-age=6" if wanted is not None else "no-cache")
-        body = media_playlist(track, others, low_latency)
+        body = stream.playlist(name, low_latency)
         return Response(body, media_type=PLAYLIST, headers={**CORS, "Cache-Control": cache})
 
     async def init(request: Request) -> Response:

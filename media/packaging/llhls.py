@@ -73,6 +73,7 @@ class Track:
         self.init = init
         self.segments: deque[Segment] = deque()
         self.ended = False
+        self.version = 0  # bumped on every change: what a rendered playlist depends on
 
     # -- feeding ---------------------------------------------------------------------------
     def add(self, fragment: Fragment) -> Part:
@@ -90,6 +91,7 @@ class Track:
                 self.segments.popleft()
         part = Part(current.msn, len(current.parts), start, duration, fragment.independent, fragment.data)
         current.parts.append(part)
+        self.version += 1
         if start + duration >= (current.msn + 1) * self.timing.segment_s - EPSILON_S:
             # The next part starts the next segment (keyframes are forced on the boundary): close
             # this one now, so the preload hint already names the next segment's first part.
@@ -100,6 +102,7 @@ class Track:
         if self.segments:
             self.segments[-1].complete = True
         self.ended = True
+        self.version += 1
 
     # -- reading ---------------------------------------------------------------------------
     def segment(self, msn: int) -> Segment | None:
