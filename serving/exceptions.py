@@ -11,9 +11,10 @@ class ApiProblem(PlatformError):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, reason: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = reason  # a stable code for machines (an RFC 9457 extension member)
 
 
 class Unauthorized(ApiProblem):

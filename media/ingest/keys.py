@@ -35,20 +35,23 @@ class KeyAuthority:
         if response.status_code == 200:
             body = response.json()
             return Authorized(body["stream_id"], body["creator_id"], body["room_id"])
-        detail = _detail(response)
-        if response.status_code in (401, 500, 502, 503, 504):
-            raise Refused("auth_unavailable", f"key check failed: HTTP {response.status_code} {detail}")
-        reason, _, text = detail.partition(": ")
-        if reason in {"unknown_key", "revoked_key", "room_closed"}:
-            raise Refused(reason, text)
-        raise Refused("unknown_key", detail)
+        problem = _problem(response)
+        detail = str(problem.get("detail", ""))
+        reason = problem.get("reason")
+        if response.status_code == 403 and reason in {"unknown_key", "revoked_key", "room_closed"}:
+            raise Refused(str(reason), detail.removeprefix(f"{reason}: "))
+        if response.status_code == 422:  # not even shaped like a key
+            raise Refused("unknown_key", detail)
+        raise Refused("auth_unavailable", f"key check failed: HTTP {response.status_code} {detail}")
 
     async def close(self) -> None:
         await self.client.aclose()
 
 
-def _detail(response: httpx.Response) -> str:
+def _problem(response: httpx.Response) -> dict[str, object]:
+    """The problem+json body (``detail``, and ``reason`` for a refused key), or the raw text."""
     try:
-        return str(response.json().get("detail", ""))
+        body = response.json()
     except ValueError:
-        return response.text[:200]
+        return {"detail": response.text[:200]}
+    return body if isinstance(body, dict) else {"detail": str(body)[:200]}

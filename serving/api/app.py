@@ -137,7 +137,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
-        return problem(err.status, err.title, err.detail, request.url.path)
+        return problem(err.status, err.title, err.detail, request.url.path, err.reason)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -349,9 +349,12 @@ async def earnings(creator_id: str, state: StateDep, principal: PrincipalDep) ->
     )
 
 
-def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+def problem(status: int, title: str, detail: str, instance: str, reason: str | None = None) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance}
+    if reason is not None:
+        body["reason"] = reason
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance},
+        body,
         status_code=status,
         media_type="application/problem+json",
     )

@@ -105,10 +105,10 @@ async def authorize(
     try:
         stream = await state.stream_keys.authorize(body.key)
     except KeyRefused as err:
-        raise Forbidden(f"{err.reason}: {err.detail}") from None
+        raise Forbidden(f"{err.reason}: {err.detail}", reason=err.reason) from None
     room = await state.rooms.get(stream.room_id)
     if room is None or room.closed:
-        raise Forbidden(f"room_closed: room {stream.room_id} is closed")
+        raise Forbidden(f"room_closed: room {stream.room_id} is closed", reason="room_closed")
     return {"stream_id": stream.stream_id, "creator_id": stream.creator_id, "room_id": stream.room_id}
 
 

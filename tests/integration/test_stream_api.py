@@ -71,6 +71,7 @@ async def test_a_rotated_or_revoked_key_is_refused_with_its_reason(
     )
     assert old.status_code == 403
     assert old.json()["detail"].startswith("revoked_key:")
+    assert old.json()["reason"] == "revoked_key"  # what the media tier reads
     assert (
         await api.delete(f"/v1/streams/{stream['stream_id']}/key", headers=auth(settings, "someone"))
     ).status_code == 403
