@@ -88,7 +88,11 @@ def setup_schemas(settings: Settings) -> None:
     from warehouse.migrate import migrate as migrate_clickhouse
 
     t = time.monotonic()
-    report = ensure_topics(settings.kafka.bootstrap_servers)
+    report = ensure_topics(
+        settings.kafka.bootstrap_servers,
+        replication_factor=settings.kafka.replication_factor,
+        min_insync_replicas=settings.kafka.min_insync_replicas,
+    )
     print(
         f"✓ topics     {len(report.created)} created, {len(report.existing)} present ({time.monotonic() - t:.1f}s)"
     )

@@ -11,18 +11,23 @@ class PlatformError(Exception):
     """Base class of the platform's deliberate errors."""
 
 
-class ContractViolation(PlatformError):
+class PoisonRecord(PlatformError):
+    """A record a consumer gives up on: it goes to the topic's dead-letter topic with ``kind``
+    (a short machine-readable category) and ``reason`` (for a human), and the consumer goes on."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+class ContractViolation(PoisonRecord):
     """Bytes or values that do not satisfy an event contract.
 
     ``kind`` is a short machine-readable category (``malformed_json``, ``unknown_event_type``,
     ``validation_error``, ``wrong_topic``); ``str(err)`` is the human-readable reason that
     goes to the dead-letter topic, the HTTP problem detail or the socket ack.
     """
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
 
 
 class UnknownTopic(PlatformError):

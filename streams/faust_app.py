@@ -62,7 +62,7 @@ def create_app(
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
-        topic_replication_factor=1,
+        topic_replication_factor=kafka.replication_factor,
         producer_acks=-1,
         stream_wait_empty=False,
     )

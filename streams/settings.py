@@ -37,6 +37,11 @@ class KafkaSettings(BaseSettings):
     heap: str = "512m"
     # Kept low so consumer groups (and tests) rebalance quickly.
     session_timeout_s: float = 10.0
+    # How long an HTTP request waits for the broker before answering 503.
+    request_timeout_ms: int = 5000
+    # Topic replication: 1 on one local broker; 3 with min.insync.replicas 2 on a cluster.
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
     @property
     def faust_broker(self) -> str:
@@ -137,6 +142,9 @@ class PaymentsSettings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     webhook_tolerance_s: int = 300
     topup_expiry_s: int = 1800
+    expiry_sweep_s: float = 30.0
+    # An Idempotency-Key claim whose request never finished is taken over after this long.
+    idempotency_claim_ttl_s: float = 30.0
 
 
 class FraudSettings(BaseSettings):

@@ -9,12 +9,15 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 
+import structlog
 import uvloop
 from faust.worker import Worker
 from psycopg_pool import AsyncConnectionPool
 
 from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.faust_io import guarded
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.chat import ChatMessageAccepted, ChatMessageSubmitted
@@ -27,6 +30,7 @@ from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
 from streams.fraud.counters import RedisCounters
+from streams.fraud.decisions import PostgresScreenings
 from streams.fraud.rules import gift_rules
 from streams.gifts.agents import register_settlement_agent
 from streams.gifts.holds import GiftHolds
@@ -44,6 +48,7 @@ from streams.rooms.moderation import ChatModerator
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 from streams.topics import TOPICS
+from streams.wallet.expiry import expire_topups
 
 CONSUMED = [
     TOPICS.for_event(model)
@@ -60,6 +65,7 @@ CONSUMED = [
     )
 ]
 """Every topic the worker's agents read (a new consumer group may be started at their end)."""
+log = structlog.get_logger(__name__)
 
 
 def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
@@ -84,7 +90,22 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     producer = EventProducer(wire)
     directory = RoomDirectory(pool, redis)
     register_fraud_agent(
-        app, RedisCounters(redis), gift_rules(settings.fraud), producer, dead_letters, rooms=directory
+        app,
+        RedisCounters(redis),
+        gift_rules(settings.fraud),
+        producer,
+        dead_letters,
+        rooms=directory,
+        decisions=PostgresScreenings(pool),
+    )
+
+    async def sweep_expired_topups() -> None:
+        voided = await expire_topups(ledger, producer, datetime.now(UTC))
+        if voided:
+            log.info("topups_expired", voided=voided)
+
+    app.timer(interval=settings.payments.expiry_sweep_s)(
+        guarded("sweep_expired_topups", sweep_expired_topups)
     )
     register_settlement_agent(app, ledger, GiftHolds(pool), producer, dead_letters)
     emitter = RedisRoomEmitter(settings.redis.url)

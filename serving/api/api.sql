@@ -1,9 +1,15 @@
 -- Named statements of the HTTP API's own tables (idempotency, webhooks, top-ups).
 
 -- name: claim
+-- A claim left unfinished for longer than claim_ttl_s (its API process died mid-request) is
+-- taken over by a retry of the same request; anything else keeps the first claim.
 INSERT INTO api_idempotency (principal, key, endpoint, request_hash)
 VALUES (%(principal)s, %(key)s, %(endpoint)s, %(hash)s)
-ON CONFLICT (principal, key) DO NOTHING
+ON CONFLICT (principal, key) DO UPDATE SET created_at = now()
+WHERE api_idempotency.status_code IS NULL
+  AND api_idempotency.endpoint = EXCLUDED.endpoint
+  AND api_idempotency.request_hash = EXCLUDED.request_hash
+  AND api_idempotency.created_at < now() - make_interval(secs => %(claim_ttl_s)s)
 RETURNING key;
 
 -- name: lookup
@@ -29,3 +35,6 @@ WHERE topup_id = %(topup_id)s;
 INSERT INTO payment_webhook_events (id, type, topup_id) VALUES (%(id)s, %(type)s, %(topup_id)s)
 ON CONFLICT (id) DO NOTHING
 RETURNING id;
+
+-- name: webhook_seen
+SELECT type, topup_id FROM payment_webhook_events WHERE id = %(id)s;

@@ -30,7 +30,7 @@ from serving.web.pages import router as web_router
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
-from streams.bus.wire import KafkaWire
+from streams.bus.wire import DeliveryFailed, KafkaWire
 from streams.exceptions import ContractViolation
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import topup_rules
@@ -94,14 +94,20 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
         await pool.open(wait=True, timeout=30)
-        wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="api")
+        # A request waits at most this long for the broker, then answers 503 with Retry-After
+        # (its Idempotency-Key is released, so the client's retry is safe).
+        wire = KafkaWire(
+            settings.kafka.bootstrap_servers,
+            client_id="api",
+            extra={"message.timeout.ms": settings.kafka.request_timeout_ms},
+        )
         redis = connect_redis(settings.redis.url)
         app.state.platform = AppState(
             settings=settings,
             pool=pool,
             ledger=PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps),
             producer=EventProducer(wire),
-            idempotency=IdempotencyStore(pool),
+            idempotency=IdempotencyStore(pool, settings.payments.idempotency_claim_ttl_s),
             counters=RedisCounters(redis),
             holds=GiftHolds(pool),
             topup_rules=topup_rules(settings.fraud),
@@ -155,6 +161,19 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             status = 422
         title = "Insufficient funds" if isinstance(err, InsufficientFunds) else "Conflict"
         return problem(status, title, str(err), request.url.path)
+
+    @app.exception_handler(DeliveryFailed)
+    async def broker_unavailable(request: Request, err: DeliveryFailed) -> JSONResponse:
+        log.warning("broker_unavailable", error=str(err))
+        response = problem(
+            503,
+            "Service unavailable",
+            "the event broker did not acknowledge the request in time; retrying with the same Idempotency-Key is safe",
+            request.url.path,
+            "broker_unavailable",
+        )
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(RoomError)
     async def room_error(request: Request, err: RoomError) -> JSONResponse:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
-from serving.api.state import PrincipalDep, StateDep
-from serving.exceptions import Conflict, Forbidden
+from serving.api.state import AppState, PrincipalDep, StateDep
+from serving.exceptions import Conflict, Forbidden, NotFound
 from streams.contracts.base import Role
 from streams.contracts.gifts import GiftRejectReason
-from streams.gifts.holds import HoldDecided
-from streams.gifts.settlement import rejected, settle
+from streams.gifts.settlement import settle
+from streams.ledger.model import LedgerError
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
 ANALYSTS = (Role.ANALYST, Role.ADMIN)
@@ -54,27 +54,41 @@ async def held_gifts(
 @router.post("/held-gifts/{gift_id}/approve")
 async def approve(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
     """Settle the held gift now, exactly like an allowed one (the ledger still checks funds)."""
-    require_analyst(principal)
-    try:
-        held = await state.holds.decide(gift_id, "approved", principal.user_id)
-    except HoldDecided as err:
-        raise Conflict(str(err)) from None
-    (outcome,) = await settle([held.model_copy(update={"decision": "allow"})], state.ledger)
-    await state.producer.send(outcome)
-    return {"gift_id": str(gift_id), "decision": "approved", "outcome": outcome.event_type}
+    return await _decide(gift_id, "approved", state, principal)
 
 
 @router.post("/held-gifts/{gift_id}/deny")
 async def deny(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
+    return await _decide(gift_id, "denied", state, principal)
+
+
+async def _decide(
+    gift_id: uuid.UUID, decision: Literal["approved", "denied"], state: AppState, principal: Any
+) -> dict[str, Any]:
+    """The first decision on a hold stands. It is carried out (settled or rejected in the
+    ledger, outcome published) every time anyone asks, idempotently: a decision whose
+    settlement failed half-way is finished by the next request. An analyst who was not first
+    is told who decided what."""
     require_analyst(principal)
     try:
-        held = await state.holds.decide(gift_id, "denied", principal.user_id)
-    except HoldDecided as err:
-        raise Conflict(str(err)) from None
-    outcome = rejected(
-        held,
-        GiftRejectReason.FRAUD_REVIEW,
-        f"denied by {principal.user_id} after review: " + ", ".join(held.rules),
-    )
+        hold = await state.holds.decide(gift_id, decision, principal.user_id)
+    except LedgerError as err:
+        raise NotFound(str(err)) from None
+    held = hold.request
+    if hold.decision == "approved":
+        settlement = await settle([held.model_copy(update={"decision": "allow"})], state.ledger)
+    else:
+        detail = f"denied by {hold.decided_by} after review: " + ", ".join(held.rules)
+        settlement = await settle(
+            [held], state.ledger, overrides={held.gift_id: (GiftRejectReason.FRAUD_REVIEW, detail)}
+        )
+    if settlement.conflicts:
+        raise Conflict(settlement.conflicts[0][1])
+    (outcome,) = settlement.events
     await state.producer.send(outcome)
-    return {"gift_id": str(gift_id), "decision": "denied", "outcome": outcome.event_type}
+    if not hold.now and (hold.decided_by != principal.user_id or hold.decision != decision):
+        raise Conflict(
+            f"gift {gift_id} was already {hold.decision} by {hold.decided_by}",
+            reason=f"already_{hold.decision}",
+        )
+    return {"gift_id": str(gift_id), "decision": hold.decision, "outcome": outcome.event_type}

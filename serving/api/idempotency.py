@@ -1,7 +1,8 @@
 """Idempotency-Key handling with Stripe semantics, stored in PostgreSQL.
 
 Same key, same body: the first response is replayed. Same key, another body: 422. Same key
-while the first request still runs: 409. A request that fails validation stores nothing, so
+while the first request still runs: 409, until the claim is older than ``claim_ttl_s`` (the
+process that made it died): then a retry of the same request takes it over. A request that fails validation stores nothing, so
 the client may fix it and retry with the same key.
 """
 
@@ -33,8 +34,13 @@ def request_hash(endpoint: str, body: bytes) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    """``claim_ttl_s``: how long a claim whose request never finished (its process died) blocks
+    the key; after that, a retry of the same request takes it over (the operation it guards
+    derives its ids from the key, so finishing it twice has one effect)."""
+
+    def __init__(self, pool: AsyncConnectionPool, claim_ttl_s: float = 30.0) -> None:
         self._pool = pool
+        self.claim_ttl_s = claim_ttl_s
 
     async def run(
         self, principal: str, key: str | None, endpoint: str, body: bytes, handler: Handler
@@ -51,7 +57,14 @@ class IdempotencyStore:
             await conn.execute("SET LOCAL synchronous_commit = off")
             claimed = await (
                 await conn.execute(
-                    SQL["claim"], {"principal": principal, "key": key, "endpoint": endpoint, "hash": digest}
+                    SQL["claim"],
+                    {
+                        "principal": principal,
+                        "key": key,
+                        "endpoint": endpoint,
+                        "hash": digest,
+                        "claim_ttl_s": self.claim_ttl_s,
+                    },
                 )
             ).fetchone()
             if claimed is None:

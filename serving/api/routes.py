@@ -172,21 +172,46 @@ async def payment_webhook(
     state: StateDep,
     signature: Annotated[str | None, Header(alias="Payments-Signature")] = None,
 ) -> dict[str, Any]:
+    """Apply a provider event once per provider event id. Apply, publish, then record: the
+    ledger operation and the outcome event are idempotent (ids derived from the top-up), so a
+    provider retry after any failure redoes them harmlessly, and the id is recorded only once
+    the outcome is on Kafka (recording first lost the capture event when a publish timed out).
+    An id seen before for another type or top-up is refused, never applied."""
     raw = await request.body()
     payments = state.settings.payments
     verify_webhook(payments.webhook_secret.get_secret_value(), signature, raw, payments.webhook_tolerance_s)
     event: WebhookEvent = parse(WebhookEvent, raw)
     async with state.pool.connection() as conn:
+        seen = await (await conn.execute(SQL["webhook_seen"], {"id": event.id})).fetchone()
         row = await (await conn.execute(SQL["topup"], {"topup_id": event.topup_id})).fetchone()
+    if seen is not None:
+        if (seen[0], seen[1]) != (event.type, event.topup_id):
+            raise Unprocessable(
+                f"webhook event {event.id} was received before as {seen[0]} of top-up {seen[1]}; "
+                "an event id names one event"
+            )
+        return {"received": True, "duplicate": True}
     if row is None:
         raise NotFound(f"no top-up {event.topup_id}")
+    outcome = await apply_webhook(state, event, row)
+    await state.producer.send(outcome)
+    async with state.pool.connection() as conn:
+        await conn.execute(
+            SQL["record_webhook"], {"id": event.id, "type": event.type, "topup_id": event.topup_id}
+        )
+    return {"received": True, "duplicate": False}
+
+
+async def apply_webhook(
+    state: AppState, event: WebhookEvent, row: Any
+) -> TopUpCaptured | TopUpFailed | TopUpRefunded:
+    """The ledger operation for a provider event, and the outcome event stamped with when the
+    ledger recorded it (a retry publishes the very same event)."""
     _, user_id, amount_cents, currency, coins, _ = row
     ledger = state.ledger
-    # The ledger operations are idempotent by id, so applying before recording the webhook id
-    # is safe: a crash in between only makes the provider's retry a no-op.
     if event.type == "payment.captured":
         transfer = await ledger.topup_capture(event.topup_id)
-        outcome: Any = TopUpCaptured(
+        return TopUpCaptured(
             topup_id=event.topup_id,
             user_id=user_id,
             amount_cents=amount_cents,
@@ -196,47 +221,36 @@ async def payment_webhook(
             transfer_id=transfer.id,
             producer=PRODUCER,
             event_id=derived_id("topup-event", event.topup_id, "captured"),
+            occurred_at=await ledger.recorded_at([transfer.id]),
         )
-    elif event.type == "payment.failed":
-        await ledger.topup_void(event.topup_id)
-        outcome = TopUpFailed(
+    if event.type == "payment.failed":
+        void = await ledger.topup_void(event.topup_id)
+        return TopUpFailed(
             topup_id=event.topup_id,
             user_id=user_id,
             reason=event.reason or "payment failed",
             producer=PRODUCER,
             event_id=derived_id("topup-event", event.topup_id, "failed"),
+            occurred_at=await ledger.recorded_at([void.id]),
         )
-    else:
-        kind = ClawbackKind.REFUND if event.type == "charge.refunded" else ClawbackKind.CHARGEBACK
-        taken, debt = await ledger.clawback(event.topup_id, kind.value)
-        if kind is ClawbackKind.CHARGEBACK:
-            await state.counters.record_chargeback(user_id, str(event.topup_id))
-        outcome = TopUpRefunded(
-            topup_id=event.topup_id,
-            user_id=user_id,
-            kind=kind,
-            amount_cents=amount_cents,
-            currency=currency,
-            coins_clawed_back=taken,
-            debt_coins=debt,
-            producer=PRODUCER,
-            event_id=derived_id("topup-event", event.topup_id, kind.value),
-        )
-    async with state.pool.connection() as conn:
-        fresh = await (
-            await conn.execute(
-                SQL["record_webhook"],
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "topup_id": event.topup_id,
-                },
-            )
-        ).fetchone()
-    if fresh is None:
-        return {"received": True, "duplicate": True}
-    await state.producer.send(outcome)
-    return {"received": True, "duplicate": False}
+    kind = ClawbackKind.REFUND if event.type == "charge.refunded" else ClawbackKind.CHARGEBACK
+    taken, debt = await ledger.clawback(event.topup_id, kind.value)
+    if kind is ClawbackKind.CHARGEBACK:
+        await state.counters.record_chargeback(user_id, str(event.topup_id))
+    return TopUpRefunded(
+        topup_id=event.topup_id,
+        user_id=user_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        currency=currency,
+        coins_clawed_back=taken,
+        debt_coins=debt,
+        producer=PRODUCER,
+        event_id=derived_id("topup-event", event.topup_id, kind.value),
+        occurred_at=await ledger.recorded_at(
+            [derived_id("clawback", event.topup_id, "wallet"), derived_id("clawback", event.topup_id, "debt")]
+        ),
+    )
 
 
 async def check_gift_room(state: AppState, room_id: str, sender: str, creator: str) -> None:

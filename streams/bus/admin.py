@@ -30,6 +30,7 @@ def ensure_topics(
     registry: TopicRegistry = TOPICS,
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int = 1,
     timeout_s: float = 30.0,
 ) -> TopicReport:
     """Idempotent: creates what is missing, grows partitions that are fewer than registered."""
@@ -42,7 +43,12 @@ def ensure_topics(
         present = metadata.topics.get(spec.name)
         if present is None:
             to_create.append(
-                NewTopic(spec.name, spec.partitions, replication_factor, config=spec.kafka_config())
+                NewTopic(
+                    spec.name,
+                    spec.partitions,
+                    replication_factor,
+                    config={**spec.kafka_config(), "min.insync.replicas": str(min_insync_replicas)},
+                )
             )
         elif len(present.partitions) < spec.partitions:
             to_grow.append(NewPartitions(spec.name, spec.partitions))

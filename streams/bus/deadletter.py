@@ -1,4 +1,4 @@
-"""Dead letters: a record that fails its contract is moved aside with the reason, never lost.
+"""Dead letters: a record that fails its contract (or its handler, for good) is moved aside with the reason, never lost.
 
 The dead-letter record keeps the original key, value and headers untouched and adds
 ``dlq.*`` headers: the reason, its category, the source topic, partition and offset, the
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from streams.bus.wire import Delivery, Headers, KafkaWire
-from streams.exceptions import ContractViolation
+from streams.exceptions import PoisonRecord
 from streams.topics import TOPICS, TopicRegistry
 
 H_REASON = "dlq.reason"
@@ -51,7 +51,7 @@ class DeadLetterPublisher:
         self._consumer = consumer
         self._registry = registry
 
-    def submit(self, record: SourceRecord, violation: ContractViolation) -> Future[Delivery]:
+    def submit(self, record: SourceRecord, violation: PoisonRecord) -> Future[Delivery]:
         target = self._registry.get(record.topic).dead_letter
         headers = [h for h in record.headers if not h[0].startswith("dlq.")]
         headers += [
@@ -65,7 +65,7 @@ class DeadLetterPublisher:
         ]
         return self._wire.produce(target, record.value or b"", key=record.key, headers=headers)
 
-    async def send(self, record: SourceRecord, violation: ContractViolation) -> Delivery:
+    async def send(self, record: SourceRecord, violation: PoisonRecord) -> Delivery:
         return await asyncio.wrap_future(self.submit(record, violation))
 
     def flush(self, timeout_s: float = 30.0) -> int:

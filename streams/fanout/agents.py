@@ -7,7 +7,8 @@ from typing import Any
 import socketio
 
 from streams.bus.deadletter import DeadLetterPublisher
-from streams.bus.faust_io import contract_events
+from streams.bus.faust_io import process_events
+from streams.contracts.base import Event
 from streams.contracts.gifts import GiftRejected, GiftSettled
 from streams.fanout.gifts import fan_out_gift
 from streams.fanout.ports import RoomEmitter
@@ -30,8 +31,10 @@ def register_gift_fanout(app: PlatformApp, emitter: RoomEmitter, dead_letters: D
 
     @app.agent(app.raw_topic(spec), name="gift-fanout")
     async def gift_fanout(stream: Any) -> None:
-        async for event in contract_events(stream, spec, dead_letters):
+        async def handle(event: Event) -> None:
             if isinstance(event, GiftSettled | GiftRejected):
                 await fan_out_gift(event, emitter)
+
+        await process_events(stream, spec, dead_letters, handle, agent="gift-fanout")
 
     return gift_fanout

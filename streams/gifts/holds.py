@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
@@ -20,15 +21,21 @@ SELECT request FROM gift_holds
 WHERE decision IS NULL AND (%(sender)s::text IS NULL OR sender_id = %(sender)s)
 ORDER BY held_at LIMIT %(limit)s
 """
-CLAIM = "SELECT request, decision FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
+CLAIM = "SELECT request, decision, decided_by FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
 DECIDE = """
 UPDATE gift_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
 WHERE gift_id = %(gift_id)s AND decision IS NULL
 """
 
 
-class HoldDecided(LedgerError):
-    """The hold was already approved or denied."""
+@dataclass(frozen=True)
+class HoldDecision:
+    """The decision on a hold as recorded (the first one made). ``now``: made by this call."""
+
+    request: GiftScreened
+    decision: Literal["approved", "denied"]
+    decided_by: str
+    now: bool
 
 
 class GiftHolds:
@@ -55,16 +62,19 @@ class GiftHolds:
 
     async def decide(
         self, gift_id: uuid.UUID, decision: Literal["approved", "denied"], by: str
-    ) -> GiftScreened:
-        """Mark the hold decided (exactly once) and return the held request."""
+    ) -> HoldDecision:
+        """Record the decision if the hold has none yet; return the decision that stands. The
+        caller then carries it out (idempotently), so a decision whose settlement failed is
+        finished by whoever asks next, instead of staying decided and unsettled."""
         async with self._pool.connection() as conn, conn.transaction():
             row = await (await conn.execute(CLAIM, {"gift_id": gift_id})).fetchone()
             if row is None:
                 raise LedgerError(f"no gift {gift_id} is held")
+            request = GiftScreened.model_validate_json(_json(row[0]))
             if row[1] is not None:
-                raise HoldDecided(f"gift {gift_id} was already {row[1]}")
+                return HoldDecision(request, row[1], row[2], now=False)
             await conn.execute(DECIDE, {"gift_id": gift_id, "decision": decision, "by": by})
-            return GiftScreened.model_validate_json(_json(row[0]))
+            return HoldDecision(request, decision, by, now=True)
 
 
 def _json(value: Any) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from streams.contracts.base import utc_now
 from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftScreened, GiftSettled
 from streams.gifts.catalog import DEFAULT_CATALOG
-from streams.ledger.model import GiftOutcome, GiftRequest, derived_id, split
+from streams.ledger.model import GiftOutcome, GiftRequest, derived_id
 
 PRODUCER = "settlement"
 
@@ -52,7 +56,12 @@ def refusal(
     return fraud_problem(request)
 
 
-def rejected(r: GiftRequested | GiftScreened, reason: GiftRejectReason, detail: str) -> GiftRejected:
+def rejected(
+    r: GiftRequested | GiftScreened,
+    reason: GiftRejectReason,
+    detail: str,
+    occurred_at: datetime | None = None,
+) -> GiftRejected:
     return GiftRejected(
         event_id=derived_id("gift-outcome", r.gift_id),
         gift_id=r.gift_id,
@@ -64,39 +73,56 @@ def rejected(r: GiftRequested | GiftScreened, reason: GiftRejectReason, detail: 
         reason=reason,
         detail=detail,
         producer=PRODUCER,
+        occurred_at=occurred_at or utc_now(),
     )
+
+
+def _for_ledger(r: GiftRequested | GiftScreened, refused: tuple[GiftRejectReason, str] | None) -> GiftRequest:
+    return GiftRequest(
+        r.gift_id,
+        r.sender_id,
+        r.creator_id,
+        r.room_id,
+        r.gift_sku,
+        r.quantity,
+        r.total_coins,
+        refusal=None if refused is None else (refused[0].value, refused[1]),
+    )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Outcome events to publish, one per request in order, and the requests that reused a
+    decided gift id for something else (no outcome: they go to the dead-letter topic)."""
+
+    events: list[GiftSettled | GiftRejected]
+    conflicts: list[tuple[GiftRequested | GiftScreened, str]]
 
 
 async def settle(
     requests: Sequence[GiftRequested | GiftScreened],
     ledger: GiftLedger,
     catalog: Mapping[str, int] = DEFAULT_CATALOG,
-) -> list[GiftSettled | GiftRejected]:
-    """One outcome event per request, in order. Event ids derive from the gift id, so a request
-    delivered twice yields the same outcome event twice, which consumers collapse by id."""
-    refused = {r.gift_id: refusal(r, catalog) for r in requests}
+    overrides: Mapping[uuid.UUID, tuple[GiftRejectReason, str]] | None = None,
+) -> Settlement:
+    """Every gift's outcome is decided once, by the ledger, and replayed as recorded: a refusal
+    (catalog, fraud, room standing, ``overrides`` such as an analyst's denial) is recorded there
+    too, so a request delivered again, or screened again differently, gets the outcome it got
+    the first time, with the same event id and ``occurred_at`` (when it was decided)."""
+    extra = overrides or {}
     outcomes = await ledger.settle_gifts(
-        [
-            GiftRequest(
-                r.gift_id, r.sender_id, r.creator_id, r.room_id, r.gift_sku, r.quantity, r.total_coins
-            )
-            for r in requests
-            if refused[r.gift_id] is None
-        ]
+        [_for_ledger(r, extra.get(r.gift_id) or refusal(r, catalog)) for r in requests]
     )
-    by_gift = {o.gift_id: o for o in outcomes}
     events: list[GiftSettled | GiftRejected] = []
-    for r in requests:
-        refused_for = refused[r.gift_id]
-        if refused_for is not None:
-            events.append(rejected(r, *refused_for))
+    conflicts: list[tuple[GiftRequested | GiftScreened, str]] = []
+    for r, outcome in zip(requests, outcomes, strict=True):
+        if outcome.conflict:
+            conflicts.append((r, f"gift id {r.gift_id} was already decided for a different request"))
             continue
-        outcome = by_gift[r.gift_id]
         if not outcome.settled:
             reason = GiftRejectReason(outcome.reason) if outcome.reason else GiftRejectReason.UNKNOWN_GIFT
-            events.append(rejected(r, reason, ""))
+            events.append(rejected(r, reason, outcome.detail, outcome.decided_at))
             continue
-        share, fee = split(r.total_coins, ledger.creator_share_bps)
         assert outcome.posting_id is not None
         assert outcome.sender_balance_after is not None
         events.append(
@@ -109,11 +135,12 @@ async def settle(
                 gift_sku=r.gift_sku,
                 quantity=r.quantity,
                 total_coins=r.total_coins,
-                creator_share_coins=share,
-                platform_fee_coins=fee,
+                creator_share_coins=outcome.creator_share,
+                platform_fee_coins=outcome.platform_fee,
                 transfer_id=outcome.posting_id,
                 sender_balance_after=outcome.sender_balance_after,
                 producer=PRODUCER,
+                occurred_at=outcome.decided_at or utc_now(),
             )
         )
-    return events
+    return Settlement(events, conflicts)

@@ -42,13 +42,15 @@ FROM unnest(%(ids)s::text[], %(dp)s::bigint[], %(cp)s::bigint[], %(dpe)s::bigint
 WHERE a.id = d.id;
 
 -- name: known_gifts
-SELECT gift_id, request_hash, outcome, reason, posting_id, sender_balance_after
+SELECT gift_id, request_hash, outcome, reason, posting_id, sender_balance_after, detail, creator_share, decided_at
 FROM ledger_gift_outcomes WHERE gift_id = ANY(%(ids)s::uuid[]);
 
 -- name: record_gifts
-INSERT INTO ledger_gift_outcomes (gift_id, request_hash, outcome, reason, posting_id, sender_balance_after)
+INSERT INTO ledger_gift_outcomes (gift_id, request_hash, outcome, reason, posting_id, sender_balance_after,
+                                  detail, creator_share)
 SELECT * FROM unnest(%(gift_id)s::uuid[], %(hash)s::text[], %(outcome)s::text[], %(reason)s::text[],
-                     %(posting_id)s::uuid[], %(balance)s::bigint[]);
+                     %(posting_id)s::uuid[], %(balance)s::bigint[], %(detail)s::text[], %(share)s::bigint[])
+RETURNING gift_id, decided_at;
 
 -- name: account_totals
 SELECT id, asset, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts;
@@ -93,22 +95,23 @@ WHERE t.flags = 'pending' AND t.expires_at <= %(now)s
   AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)
 ORDER BY t.expires_at LIMIT %(limit)s;
 
--- name: outbox_after
+-- name: outbox_batch
 SELECT o.seq, t.id, t.posting_id, t.kind, t.flags, t.asset,
        CASE WHEN t.flags IN ('post_pending', 'void_pending') THEN p.amount ELSE t.amount END AS amount,
        t.debit_account, t.credit_account, t.reference_id, t.reverses, t.created_at
 FROM ledger_outbox o
 JOIN ledger_transfers t ON t.id = o.transfer_id
 LEFT JOIN ledger_transfers p ON p.id = t.pending_id
-WHERE o.seq > %(after)s ORDER BY o.seq LIMIT %(limit)s;
+ORDER BY o.seq LIMIT %(limit)s;
+
+-- name: outbox_done
+DELETE FROM ledger_outbox WHERE seq = ANY(%(seqs)s::bigint[]);
+
+-- name: outbox_present
+SELECT seq FROM ledger_outbox WHERE seq = ANY(%(seqs)s::bigint[]);
+
+-- name: outbox_backlog
+SELECT count(*) FROM ledger_outbox;
 
 -- name: relay_lock
 SELECT pg_try_advisory_lock(7340002, hashtext(%(relay)s));
-
--- name: relay_cursor
-INSERT INTO ledger_outbox_cursor (relay, seq) VALUES (%(relay)s, 0)
-ON CONFLICT (relay) DO UPDATE SET relay = EXCLUDED.relay
-RETURNING seq;
-
--- name: relay_advance
-UPDATE ledger_outbox_cursor SET seq = %(seq)s, updated_at = now() WHERE relay = %(relay)s AND seq < %(seq)s;

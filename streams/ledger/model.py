@@ -167,6 +167,10 @@ def conserved(totals: Mapping[str, Totals], assets: Mapping[str, str]) -> dict[s
 
 @dataclass(frozen=True)
 class GiftRequest:
+    """A gift for the ledger. ``refusal`` (reason, detail): refused before the ledger (catalog,
+    room standing, fraud, an analyst): the ledger records that as the outcome unless the gift
+    was already decided."""
+
     gift_id: uuid.UUID
     sender_id: str
     creator_id: str
@@ -174,6 +178,7 @@ class GiftRequest:
     gift_sku: str
     quantity: int
     total_coins: int
+    refusal: tuple[str, str] | None = None
 
     def fingerprint(self) -> str:
         text = f"{self.sender_id}|{self.creator_id}|{self.room_id}|{self.gift_sku}|{self.quantity}|{self.total_coins}"
@@ -190,6 +195,9 @@ class GiftRequest:
 
 @dataclass(frozen=True)
 class GiftOutcome:
+    """What became of a gift, as recorded the first time it was decided. ``conflict``: this id
+    was decided before for a different request (the recorded outcome is not this one's)."""
+
     gift_id: uuid.UUID
     settled: bool
     reason: str | None
@@ -198,6 +206,9 @@ class GiftOutcome:
     creator_share: int = 0
     platform_fee: int = 0
     transfers: tuple[Transfer, ...] = field(default=(), repr=False)
+    detail: str = ""
+    decided_at: datetime | None = None
+    conflict: bool = False
 
 
 def split(total: int, creator_share_bps: int) -> tuple[int, int]:
@@ -243,6 +254,11 @@ def decide_gifts(
     """Settle in order while the sender's wallet covers it; ``available`` is updated in place."""
     outcomes = []
     for gift in gifts:
+        if gift.refusal is not None:
+            outcomes.append(
+                GiftOutcome(gift.gift_id, False, gift.refusal[0], None, None, detail=gift.refusal[1])
+            )
+            continue
         if gift.sender_id == gift.creator_id:
             outcomes.append(GiftOutcome(gift.gift_id, False, "self_gift", None, None))
             continue

@@ -1,10 +1,10 @@
-"""The outbox relay: every ledger transfer, in commit order, to ``ledger.postings``, exactly once.
+"""The outbox relay: every ledger transfer to ``ledger.postings``, exactly once.
 
 Transfers reach the outbox in the same transaction that writes them (a trigger). The relay
 publishes them with the transfer id as ``event_id``, waits for the broker's acknowledgement,
-then advances its cursor in PostgreSQL. If it dies between the two, the next relay reads the
-tail of the topic first: records carrying this relay's ``outbox.source`` and a sequence past
-the cursor were already published and are skipped, so nothing is published twice. One relay
+then deletes their outbox rows. If it dies between the two, the next relay reads the tail of
+the topic first: records carrying this relay's ``outbox.source`` and a sequence still in the
+outbox were already published and are deleted unsent, so nothing is published twice. One relay
 runs per database (a PostgreSQL advisory lock).
 
     python -m streams.ledger.relay
@@ -15,7 +15,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import confluent_kafka
@@ -24,7 +25,7 @@ import structlog
 
 from streams.bus.consumer import headers_of
 from streams.bus.producer import event_headers
-from streams.bus.wire import KafkaWire
+from streams.bus.wire import DeliveryFailed, KafkaWire
 from streams.contracts.codec import encode
 from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
 from streams.exceptions import PlatformError
@@ -45,6 +46,10 @@ STATE = {
 
 class RelayBusy(PlatformError):
     """Another relay holds this database's outbox."""
+
+
+class RecoveryIncomplete(PlatformError):
+    """The tail of the postings topic could not be read, so what was published is unknown."""
 
 
 def to_event(row: Sequence[Any]) -> LedgerPosted:
@@ -70,22 +75,36 @@ def to_event(row: Sequence[Any]) -> LedgerPosted:
 
 
 class OutboxRelay:
+    """Publishes the outbox, oldest row first, and deletes each row once the broker holds it.
+
+    Reading the rows that are there (not the rows past a cursor) is what makes it safe against
+    commit order: a transaction that took a lower ``seq`` but committed later is simply read on
+    a later pass. A relay that dies between the acknowledgement and the delete finds those rows
+    at the tail of the topic when it starts (``already_published``) and deletes them unsent.
+    """
+
     def __init__(
         self, dsn: str, wire: KafkaWire, bootstrap_servers: str, *, source: str, batch: int = 1000
     ) -> None:
-        self._conn = psycopg.connect(dsn, autocommit=True)
+        self._dsn = dsn
         self._wire = wire
         self._bootstrap = bootstrap_servers
         self.source = source
         self.batch = batch
-        locked = self._conn.execute(SQL["relay_lock"], {"relay": source}).fetchone()
-        if not locked or not locked[0]:
-            raise RelayBusy(f"another relay is publishing the outbox of {source}")
-        self.cursor = int(self._conn.execute(SQL["relay_cursor"], {"relay": source}).fetchone()[0])  # type: ignore[index]
-        self.already_published = self._published_past_cursor()
+        self._conn = self._connect()
+        self.already_published = self._published_at_tail()
 
-    def _published_past_cursor(self) -> set[int]:
-        """Sequences of this source past the cursor found at the tail of the topic."""
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+        locked = conn.execute(SQL["relay_lock"], {"relay": self.source}).fetchone()
+        if not locked or not locked[0]:
+            conn.close()
+            raise RelayBusy(f"another relay is publishing the outbox of {self.source}")
+        return conn
+
+    def _published_at_tail(self) -> set[int]:
+        """Outbox rows already on the topic: sequences of this source found among the last
+        ``batch`` records of each partition whose rows are still in the outbox."""
         consumer = confluent_kafka.Consumer(
             {
                 "bootstrap.servers": self._bootstrap,
@@ -113,26 +132,30 @@ class OutboxRelay:
                     continue
                 headers = dict(headers_of(msg))
                 if headers.get(H_SOURCE, b"").decode() == self.source:
-                    seq = int(headers[H_SEQ])
-                    if seq > self.cursor:
-                        found.add(seq)
+                    found.add(int(headers[H_SEQ]))
                 if (msg.offset() or 0) + 1 >= remaining.get(msg.partition() or 0, 0):
                     remaining.pop(msg.partition() or 0, None)
+            if remaining:
+                raise RecoveryIncomplete(f"could not read the tail of {POSTINGS.name} within 30 s")
         finally:
             consumer.close()
-        if found:
-            log.warning(
-                "outbox_recovered", source=self.source, already_published=len(found), cursor=self.cursor
-            )
-        return found
+        if not found:
+            return found
+        rows = self._conn.execute(SQL["outbox_present"], {"seqs": sorted(found)}).fetchall()
+        return {int(r[0]) for r in rows}
 
-    def publish_batch(self, *, advance: bool = True) -> int:
-        rows = self._conn.execute(SQL["outbox_after"], {"after": self.cursor, "limit": self.batch}).fetchall()
+    def backlog(self) -> int:
+        row = self._conn.execute(SQL["outbox_backlog"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def publish_batch(self, *, delete: bool = True) -> int:
+        """Publish up to ``batch`` outbox rows; returns how many were sent (not skipped)."""
+        rows = self._conn.execute(SQL["outbox_batch"], {"limit": self.batch}).fetchall()
         if not rows:
             return 0
+        seqs = [int(row[0]) for row in rows]
         futures = []
-        for row in rows:
-            seq = int(row[0])
+        for seq, row in zip(seqs, rows, strict=True):
             if seq in self.already_published:
                 continue
             event = to_event(row)
@@ -141,18 +164,43 @@ class OutboxRelay:
                 self._wire.produce(POSTINGS.name, encode(event), key=POSTINGS.key_of(event), headers=headers)
             )
         for future in futures:
-            future.result(timeout=60)  # every record acknowledged before the cursor moves
-        last = int(rows[-1][0])
-        if advance:
-            self._conn.execute(SQL["relay_advance"], {"relay": self.source, "seq": last})
-            self.cursor = last
-            self.already_published = {s for s in self.already_published if s > last}
+            future.result(timeout=60)  # every record acknowledged before its row goes
+        if delete:
+            self._conn.execute(SQL["outbox_done"], {"seqs": seqs})
+            self.already_published.difference_update(seqs)
         return len(futures)
 
-    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
+    def run(self, stop: threading.Event, idle_s: float = 0.2, max_backoff_s: float = 5.0) -> None:
+        """Publish until ``stop``. A broker or database outage is waited out with backoff: the
+        relay reconnects and re-reads the topic's tail (a record acknowledged after its wait
+        timed out must not be sent twice), then carries on where the outbox says."""
+        backoff = 0.0
         while not stop.is_set():
-            if self.publish_batch() == 0:
-                stop.wait(idle_s)
+            try:
+                if backoff:
+                    self._recover()
+                sent = self.publish_batch()
+                backoff = 0.0
+                if sent == 0:
+                    stop.wait(idle_s)
+            except (
+                DeliveryFailed,
+                confluent_kafka.KafkaException,
+                RecoveryIncomplete,
+                psycopg.Error,
+                FutureTimeout,
+            ) as err:
+                backoff = min(max_backoff_s, max(0.2, backoff * 2))
+                log.warning("outbox_relay_waiting", source=self.source, error=str(err), retry_in_s=backoff)
+                stop.wait(backoff)
+
+    def _recover(self) -> None:
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+        self.already_published = self._published_at_tail()
+        if self.already_published:
+            log.warning("outbox_recovered", source=self.source, already_published=len(self.already_published))
 
     def close(self) -> None:
         self._conn.close()
@@ -165,20 +213,42 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="ledger-outbox")
-    relay = OutboxRelay(
-        settings.postgres.dsn(),
-        wire,
-        settings.kafka.bootstrap_servers,
-        source=f"{settings.postgres.database}.public",
-    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    relay = start_when_possible(
+        lambda: OutboxRelay(
+            settings.postgres.dsn(),
+            wire,
+            settings.kafka.bootstrap_servers,
+            source=f"{settings.postgres.database}.public",
+        ),
+        stop,
+    )
+    if relay is None:
+        wire.close()
+        return
     try:
         relay.run(stop)
     finally:
         relay.close()
         wire.close()
+
+
+def start_when_possible(make: Callable[[], OutboxRelay], stop: threading.Event) -> OutboxRelay | None:
+    """Build the relay, waiting out an unreachable broker or database and standing by while
+    another relay holds the outbox (it takes over when that one's session ends)."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            return make()
+        except RelayBusy:
+            log.info("outbox_relay_standby", retry_in_s=backoff)
+        except (confluent_kafka.KafkaException, RecoveryIncomplete, psycopg.Error) as err:
+            log.warning("outbox_relay_waiting", error=str(err), retry_in_s=backoff)
+        stop.wait(backoff)
+        backoff = min(5.0, backoff * 2)
+    return None
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from streams.ledger.model import (
     kind_of,
     overdrawn,
     owner_of,
+    split,
     unique_by_id,
 )
 from streams.postgres.named_sql import load
@@ -109,6 +110,27 @@ def _same(a: Transfer, b: Transfer) -> bool:
         "reverses",
     )
     return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def _recorded(row: Sequence[Any], request: GiftRequest, creator_share_bps: int) -> GiftOutcome:
+    """The outcome recorded for a gift decided before, as it was then (rows from before the
+    share was recorded get it from today's split)."""
+    gift_id, request_hash, outcome, reason, posting_id, balance, detail, share, decided_at = row
+    settled = outcome == "settled"
+    if share is None:
+        share = split(request.total_coins, creator_share_bps)[0] if settled else 0
+    return GiftOutcome(
+        gift_id,
+        settled,
+        reason,
+        posting_id,
+        None if balance is None else int(balance),
+        creator_share=int(share),
+        platform_fee=request.total_coins - int(share) if settled else 0,
+        detail=detail or "",
+        decided_at=decided_at,
+        conflict=request_hash != request.fingerprint(),
+    )
 
 
 class PostgresLedger:
@@ -267,36 +289,44 @@ class PostgresLedger:
             rows = await (
                 await conn.execute(SQL["known_gifts"], {"ids": [g.gift_id for g in batch]})
             ).fetchall()
-            known = {
-                r[0]: GiftOutcome(r[0], r[2] == "settled", r[3], r[4], None if r[5] is None else int(r[5]))
-                for r in rows
-            }
+            known = {r[0]: r for r in rows}
             fresh = [g for g in batch if g.gift_id not in known]
             decided: dict[uuid.UUID, GiftOutcome] = {}
             if fresh:
-                wallets = {g.wallet for g in fresh}
-                involved = wallets | {g.earnings for g in fresh} | {"system:platform_revenue"}
-                await self._ensure_accounts(conn, involved)
-                totals = await self._lock(conn, involved)
-                available = {w: totals[w].available for w in wallets}
+                wallets = {g.wallet for g in fresh if g.refusal is None}
+                involved = (
+                    wallets | {g.earnings for g in fresh if g.refusal is None} | {"system:platform_revenue"}
+                )
+                available: dict[str, int] = {}
+                if wallets:
+                    await self._ensure_accounts(conn, involved)
+                    totals = await self._lock(conn, involved)
+                    available = {w: totals[w].available for w in wallets}
                 outcomes = decide_gifts(fresh, available, self.creator_share_bps)
                 # The outcome rows go first: their primary key makes a concurrent settlement of
                 # the same gift wait, then fail (the batch is retried and sees this outcome), so
                 # the transfers below are new by construction and are copied in bulk.
-                await conn.execute(
-                    SQL["record_gifts"],
-                    {
-                        "gift_id": [o.gift_id for o in outcomes],
-                        "hash": [g.fingerprint() for g in fresh],
-                        "outcome": ["settled" if o.settled else "rejected" for o in outcomes],
-                        "reason": [o.reason for o in outcomes],
-                        "posting_id": [o.posting_id for o in outcomes],
-                        "balance": [o.sender_balance_after for o in outcomes],
-                    },
-                )
+                stamped = await (
+                    await conn.execute(
+                        SQL["record_gifts"],
+                        {
+                            "gift_id": [o.gift_id for o in outcomes],
+                            "hash": [g.fingerprint() for g in fresh],
+                            "outcome": ["settled" if o.settled else "rejected" for o in outcomes],
+                            "reason": [o.reason for o in outcomes],
+                            "posting_id": [o.posting_id for o in outcomes],
+                            "balance": [o.sender_balance_after for o in outcomes],
+                            "detail": [o.detail for o in outcomes],
+                            "share": [o.creator_share if o.settled else None for o in outcomes],
+                        },
+                    )
+                ).fetchall()
+                at = {r[0]: r[1] for r in stamped}
                 await self._copy_new(conn, [t for o in outcomes for t in o.transfers])
-                decided = {o.gift_id: o for o in outcomes}
-        return [decided.get(g.gift_id) or known[g.gift_id] for g in gifts]
+                decided = {o.gift_id: replace(o, decided_at=at[o.gift_id]) for o in outcomes}
+        return [
+            decided.get(g.gift_id) or _recorded(known[g.gift_id], g, self.creator_share_bps) for g in gifts
+        ]
 
     # -- top-ups: two-phase ---------------------------------------------------------------
 
@@ -446,7 +476,8 @@ class PostgresLedger:
         await self.post([reversal])
         return reversal
 
-    async def void_expired(self, now: datetime, limit: int = 1000) -> int:
+    async def void_expired(self, now: datetime, limit: int = 1000) -> list[Transfer]:
+        """Void pending transfers past their expiry; returns the voids this call made."""
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(SQL["expired_pending"], {"now": now, "limit": limit})).fetchall()
             pendings = await (
@@ -467,14 +498,26 @@ class PostgresLedger:
             )
             for p in map(_row_transfer, pendings)
         ]
+        done = []
         for void in voids:  # one by one: a capture racing the sweeper wins or loses cleanly
             try:
-                await self.post([void])
+                if await self.post([void]):
+                    done.append(void)
             except LedgerError:
                 continue
-        return len(voids)
+        return done
 
     # -- reads ----------------------------------------------------------------------------
+
+    async def recorded_at(self, transfer_ids: Sequence[uuid.UUID]) -> datetime:
+        """When the first of these transfers was written (events about a ledger operation carry
+        it as ``occurred_at``, so publishing one again yields the same event)."""
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(SQL["transfers_by_id"], {"ids": list(transfer_ids)})).fetchall()
+        if not rows:
+            raise UnknownTransfer(f"no transfer among {', '.join(map(str, transfer_ids))}")
+        first: datetime = min(r[13] for r in rows)
+        return first
 
     async def totals(self) -> tuple[dict[str, Totals], dict[str, str]]:
         async with self._pool.connection() as conn:

@@ -16,8 +16,9 @@ from typing import Any
 import structlog
 
 from streams.bus.deadletter import DeadLetterPublisher
-from streams.bus.faust_io import contract_batches, contract_events
+from streams.bus.faust_io import guarded, process_batches, process_events
 from streams.bus.producer import EventProducer
+from streams.contracts.base import Event
 from streams.contracts.chat import (
     ChatMessageAccepted,
     ChatMessageDeleted,
@@ -59,7 +60,7 @@ def register_room_agents(
 
     @app.agent(app.raw_topic(submitted), name="chat-moderation")
     async def chat_moderation(stream: Any) -> None:
-        async for batch in contract_batches(stream, submitted, dead_letters, max_records=500, within_s=0.005):
+        async def handle(batch: list[Event]) -> None:
             messages = [e for e in batch if isinstance(e, ChatMessageSubmitted)]
             outcomes = await moderator.decide(messages)
             # Published before Faust acknowledges the batch; a redelivered message gets the
@@ -71,23 +72,31 @@ def register_room_agents(
                 if isinstance(decision, ChatMessageAccepted | ChatMessageHeld | ChatMessageRejected):
                     await fan_out_chat(decision, emitter, history)
 
+        await process_batches(
+            stream, submitted, dead_letters, handle, max_records=500, within_s=0.005, agent="chat-moderation"
+        )
+
     @app.agent(app.raw_topic(decisions), name="chat-fanout")
     async def chat_fanout(stream: Any) -> None:
         # Decisions made elsewhere: deletions, and held messages a moderator approved or denied
         # through the API. The moderation agent's own decisions were shown when they were made.
-        async for event in contract_events(stream, decisions, dead_letters):
+        async def handle(event: Event) -> None:
             if event.producer == moderator.producer:
-                continue
+                return
             if isinstance(
                 event, ChatMessageAccepted | ChatMessageHeld | ChatMessageRejected | ChatMessageDeleted
             ):
                 await fan_out_chat(event, emitter, history)
 
+        await process_events(stream, decisions, dead_letters, handle, agent="chat-fanout")
+
     @app.agent(app.raw_topic(actions), name="moderation-fanout")
     async def moderation_fanout(stream: Any) -> None:
-        async for event in contract_events(stream, actions, dead_letters):
+        async def handle(event: Event) -> None:
             if isinstance(event, ModerationAction):
                 await fan_out_moderation(event, emitter)
+
+        await process_events(stream, actions, dead_letters, handle, agent="moderation-fanout")
 
     coalescer = ReactionCoalescer(producer=app.conf.id)
 
@@ -95,30 +104,34 @@ def register_room_agents(
     async def reaction_coalescer(stream: Any) -> None:
         # Taps are best effort: a window not yet flushed when the worker dies is lost (at most
         # one window, ~250 ms of reactions), which is the trade the product accepts for them.
-        async for event in contract_events(stream, taps, dead_letters):
+        async def handle(event: Event) -> None:
             if isinstance(event, ReactionSubmitted):
                 coalescer.add(event)
 
-    @app.timer(interval=settings.reaction_window_ms / 1000)  # type: ignore[untyped-decorator]
+        await process_events(stream, taps, dead_letters, handle, agent="reaction-coalescer")
+
     async def flush_reactions() -> None:
         bursts = coalescer.flush()
         for burst in bursts:
             await fan_out_burst(burst, emitter)
         await asyncio.gather(*(producer.send(burst) for burst in bursts))
 
+    app.timer(interval=settings.reaction_window_ms / 1000)(guarded("flush_reactions", flush_reactions))
+
     @app.agent(app.raw_topic(presence), name="presence")
     async def presence_agent(stream: Any) -> None:
-        async for event in contract_events(stream, presence, dead_letters):
+        async def handle(event: Event) -> None:
             if isinstance(event, PresenceJoined):
                 await board.joined(event.room_id, event.node_id, event.session_id, event.user_id)
             elif isinstance(event, PresenceLeft):
                 await board.left(event.room_id, event.node_id, event.session_id)
 
+        await process_events(stream, presence, dead_letters, handle, agent="presence")
+
     published: dict[str, tuple[int, int]] = {}
     counter_id = uuid.uuid4().hex
     lease_ms = int(settings.occupancy_interval_s * 3000)
 
-    @app.timer(interval=settings.occupancy_interval_s)  # type: ignore[untyped-decorator]
     async def count_occupancy() -> None:
         if not await board.lead(counter_id, lease_ms):
             published.clear()  # another worker counts; start afresh if the lease comes back
@@ -135,3 +148,5 @@ def register_room_agents(
             await producer.send(occupancy)
             if room.connections == 0:
                 published.pop(room.room_id, None)
+
+    app.timer(interval=settings.occupancy_interval_s)(guarded("count_occupancy", count_occupancy))

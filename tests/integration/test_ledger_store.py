@@ -218,7 +218,7 @@ def test_expired_pending_top_ups_are_voided(ledger_dsn: str) -> None:
     async def body(ledger: PostgresLedger) -> None:
         topup = uuid.uuid4()
         await ledger.topup_pending(topup, "late", 40, datetime.now(UTC) - timedelta(seconds=1))
-        assert await ledger.void_expired(datetime.now(UTC)) >= 1
+        assert len(await ledger.void_expired(datetime.now(UTC))) >= 1
         with pytest.raises(LedgerError):
             await ledger.topup_capture(topup)  # too late: it was voided
         assert (await ledger.balance("user_coins:late")).credits_pending == 0

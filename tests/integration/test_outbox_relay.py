@@ -89,13 +89,13 @@ def test_each_transfer_is_published_once_even_across_a_crash(
         OutboxRelay(dsn, wire, settings.kafka.bootstrap_servers, source=schema)  # one relay per outbox
     assert relay.publish_batch() == 3
     post(dsn, transfers[3:])
-    assert relay.publish_batch(advance=False) == 3  # published, then the relay dies
+    assert relay.publish_batch(delete=False) == 3  # published, then the relay dies
     relay.close()
 
     restarted = OutboxRelay(dsn, wire, settings.kafka.bootstrap_servers, source=schema, batch=100)
     assert len(restarted.already_published) == 3
     assert restarted.publish_batch() == 0  # found on the topic: not published again
-    assert restarted.cursor == 6
+    assert restarted.backlog() == 0
     restarted.close()
 
     records = published(settings, schema, expected=6)
@@ -108,3 +108,29 @@ def test_each_transfer_is_published_once_even_across_a_crash(
         "posted",
         "topup",
     )
+
+
+INSERT_TRANSFER = """
+INSERT INTO ledger_transfers (id, posting_id, kind, flags, asset, amount, debit_account, credit_account, reference_id)
+VALUES (%s, %s, 'topup', 'posted', 'COINS', %s, 'system:coin_issuance', %s, 't')
+"""
+
+
+def test_a_transfer_that_commits_after_a_later_one_is_still_published(
+    settings: Settings, wire: KafkaWire, schema_dsn: tuple[str, str]
+) -> None:
+    """Sequences are taken at insert, commits land in any order: the transfer that took the
+    lower sequence but committed last must reach the topic too (it never did with a cursor)."""
+    dsn, schema = schema_dsn
+    early, late = uuid.uuid4(), uuid.uuid4()
+    relay = OutboxRelay(dsn, wire, settings.kafka.bootstrap_servers, source=schema, batch=100)
+    with psycopg.connect(dsn) as slow, psycopg.connect(dsn, autocommit=True) as fast:
+        slow.execute(INSERT_TRANSFER, (early, uuid.uuid4(), 5, "user_coins:slow"))  # takes seq 1, stays open
+        fast.execute(INSERT_TRANSFER, (late, uuid.uuid4(), 7, "user_coins:fast"))  # seq 2, committed
+        assert relay.publish_batch() == 1
+        slow.commit()
+    assert relay.publish_batch() == 1
+    assert relay.backlog() == 0
+    relay.close()
+    records = published(settings, schema, expected=2)
+    assert sorted(str(r["transfer_id"]) for r in records) == sorted([str(early), str(late)])

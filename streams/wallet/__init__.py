@@ -1,0 +1,1 @@
+"""Wallet use-cases that run in the background (top-up expiry)."""
