@@ -17,6 +17,7 @@ from pipelines.warehouse.runner import run_pipelined
 from pipelines.warehouse.sink import WarehouseWriter, sink_topics
 from streams.bus.consumer import ContractConsumer
 from streams.bus.deadletter import DeadLetterPublisher
+from streams.bus.retry import supervise
 from streams.bus.wire import KafkaWire
 from streams.logs import configure_logging
 from streams.settings import Settings
@@ -42,22 +43,33 @@ def main(argv: list[str] | None = None) -> None:
     metrics = SinkMetrics(args.metrics_port)
     writer = WarehouseWriter(client, args.group, metrics)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")
-    consumer = ContractConsumer(
-        settings.kafka.bootstrap_servers,
-        args.group,
-        sink_topics(),
-        DeadLetterPublisher(wire, args.group),
-        on_assign=writer.partitions_assigned,
-    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        run_pipelined(
-            consumer, writer, stop, max_records=args.max_records, max_wait_s=args.max_wait, metrics=metrics
+
+    def consume() -> None:
+        consumer = ContractConsumer(
+            settings.kafka.bootstrap_servers,
+            args.group,
+            sink_topics(),
+            DeadLetterPublisher(wire, args.group),
+            on_assign=writer.partitions_assigned,
         )
+        try:
+            run_pipelined(
+                consumer,
+                writer,
+                stop,
+                max_records=args.max_records,
+                max_wait_s=args.max_wait,
+                metrics=metrics,
+            )
+        finally:
+            consumer.close()
+
+    try:
+        supervise(consume, stop, "warehouse-sink")
     finally:
-        consumer.close()
         wire.close()
         client.close()
 

@@ -8,8 +8,8 @@ Exactly-once effect in the tables and in the materialized views fed by them:
 - an identical insert retried by the client carries the same deduplication token;
 - the tables are ReplacingMergeTree keyed by event id, a last line of defence.
 Inserts are retried with backoff; while they fail nothing is committed and nothing more
-is consumed (backpressure), and after the last attempt the process stops so its
-supervisor restarts it from the committed offsets.
+is consumed (backpressure), and after the last attempt the consumer is started again from
+the committed offsets (``streams.bus.retry.supervise``), for as long as the outage lasts.
 """
 
 from __future__ import annotations
@@ -87,7 +87,10 @@ class WarehouseWriter:
 
     def __call__(self, batch: Sequence[Received]) -> None:
         if self.marks.stale:
-            self.marks.load(self._client, set(self.marks.stale))
+            try:
+                self.marks.load(self._client, set(self.marks.stale))
+            except Exception as err:  # ClickHouse unreachable: nothing inserted, nothing committed
+                raise SinkError(f"reading what is already written: {err}") from err
         by_table: dict[str, ColumnBatch] = {}
         skipped = 0
         for received in batch:

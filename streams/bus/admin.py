@@ -93,3 +93,21 @@ def start_group_at_end(
         consumer.commit(offsets=offsets, asynchronous=False)
     finally:
         consumer.close()
+
+
+def group_lag(bootstrap_servers: str, group: str, topics: list[TopicSpec], timeout_s: float = 10.0) -> int:
+    """Records on ``topics`` that ``group`` has not committed yet (a partition it never committed
+    counts from its low watermark)."""
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group})
+    try:
+        partitions = [
+            confluent_kafka.TopicPartition(spec.name, p) for spec in topics for p in range(spec.partitions)
+        ]
+        committed = consumer.committed(partitions, timeout=timeout_s)
+        lag = 0
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+            lag += max(0, high - (tp.offset if tp.offset >= 0 else low))
+        return lag
+    finally:
+        consumer.close()

@@ -7,12 +7,19 @@ record to its dead-letter topic with the reason and carries on.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Callable
 
 import confluent_kafka
 import psycopg
 import redis.exceptions
+import structlog
 
 from streams.bus.wire import DeliveryFailed
+from streams.exceptions import PlatformError
+
+log = structlog.get_logger(__name__)
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     DeliveryFailed,
@@ -44,3 +51,26 @@ class Backoff:
 
     def reset(self) -> None:
         self.current = 0.0
+
+
+def supervise(run: Callable[[], None], stop: threading.Event, name: str, max_backoff_s: float = 5.0) -> None:
+    """Run ``run`` until ``stop`` is set, starting it again with backoff whenever it fails.
+
+    For a consumer loop that keeps no state of its own between runs (it resumes from committed
+    offsets): a broker, ClickHouse or database outage is waited out in the process instead of
+    ending it. Only errors that are ours (:class:`PlatformError`) or transient are retried; a
+    bug still ends the process, loudly."""
+    backoff = Backoff(first_s=0.2, max_s=max_backoff_s)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run()
+            return
+        except Exception as err:
+            if not (is_transient(err) or isinstance(err, PlatformError)):
+                raise
+            if time.monotonic() - started > 60:
+                backoff.reset()  # it ran well for a while: this is a new outage
+            wait = backoff.next()
+            log.warning("consumer_restarting", consumer=name, error=str(err)[:300], retry_in_s=wait)
+            stop.wait(wait)
