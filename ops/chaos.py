@@ -250,7 +250,8 @@ class Load:
             json={"room_id": f"{creator}-room"},
             headers=self.headers(creator),
         )
-        assert live is not None and live.status_code == 201, live.text if live else "no answer"
+        if live is None or live.status_code != 201:
+            raise RuntimeError(f"could not go live for the beacons: {live.text if live else 'no answer'}")
         self.stream_id = live.json()["stream_id"]
         await asyncio.gather(*(self.top_up(client, v, 100_000, None) for v in self.viewers))
 
@@ -421,7 +422,7 @@ def pg_facts(settings: Settings, prefix: str, acked: Acked) -> dict[str, Any]:
                 "earnings": f"creator_earnings:{prefix}-%",
             },
         ).fetchone() or (0, 0, 0, 0)
-        outcomes = dict(conn.execute(OUTCOMES, {"ids": list(acked.gifts)}).fetchall())
+        outcomes: dict[str, str] = dict(conn.execute(OUTCOMES, {"ids": list(acked.gifts)}).fetchall())
         captured = {r[0] for r in conn.execute(CAPTURED, {"ids": sorted(acked.captures)}).fetchall()}
         backlog = conn.execute("SELECT count(*) FROM ledger_outbox").fetchone()
     settled = [g for g, o in outcomes.items() if o == "settled"]
