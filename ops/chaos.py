@@ -401,7 +401,11 @@ SELECT
   (SELECT COALESCE(sum(CASE WHEN t.flags = 'posted' THEN t.amount WHEN t.flags = 'post_pending' THEN p.amount ELSE 0 END), 0)
      FROM ledger_transfers t LEFT JOIN ledger_transfers p ON p.id = t.pending_id
      WHERE t.debit_account LIKE %(accounts)s OR t.credit_account LIKE %(accounts)s),
-  (SELECT COALESCE(sum(credits_posted), 0) FROM ledger_accounts WHERE id LIKE %(earnings)s)
+  (SELECT COALESCE(sum(credits_posted), 0) FROM ledger_accounts WHERE id LIKE %(earnings)s),
+  (SELECT count(DISTINCT reference_id) FROM ledger_transfers
+     WHERE kind IN ('gift', 'gift_fee') AND debit_account LIKE %(wallets)s),
+  (SELECT COALESCE(sum(amount), 0) FROM ledger_transfers
+     WHERE kind IN ('gift', 'gift_fee') AND debit_account LIKE %(wallets)s)
 """
 OUTCOMES = """
 SELECT gift_id::text, outcome FROM ledger_gift_outcomes WHERE gift_id = ANY(%(ids)s::uuid[])
@@ -414,18 +418,17 @@ CAPTURED = (
 
 def pg_facts(settings: Settings, prefix: str, acked: Acked) -> dict[str, Any]:
     with psycopg.connect(settings.postgres.dsn()) as conn:
-        twice, transfers, posted, earned = conn.execute(
+        twice, transfers, posted, earned, settled, coins = conn.execute(
             PG_CHECKS,
             {
                 "wallets": f"user_coins:{prefix}-%",
                 "accounts": f"%:{prefix}-%",
                 "earnings": f"creator_earnings:{prefix}-%",
             },
-        ).fetchone() or (0, 0, 0, 0)
+        ).fetchone() or (0, 0, 0, 0, 0, 0)
         outcomes: dict[str, str] = dict(conn.execute(OUTCOMES, {"ids": list(acked.gifts)}).fetchall())
         captured = {r[0] for r in conn.execute(CAPTURED, {"ids": sorted(acked.captures)}).fetchall()}
         backlog = conn.execute("SELECT count(*) FROM ledger_outbox").fetchone()
-    settled = [g for g, o in outcomes.items() if o == "settled"]
     return {
         "settled_twice": int(twice),
         "transfers": int(transfers),
@@ -433,8 +436,8 @@ def pg_facts(settings: Settings, prefix: str, acked: Acked) -> dict[str, Any]:
         "earned": int(earned),
         "gifts_without_outcome": len(set(acked.gifts) - set(outcomes)),
         "captures_without_topup": len(acked.captures - captured),
-        "settled": len(settled),
-        "settled_coins": sum(acked.gifts[g] for g in settled),
+        "settled": int(settled),  # every settled gift of the phase's viewers, acknowledged or not
+        "settled_coins": int(coins),
         "outbox_backlog": int(backlog[0]) if backlog else 0,
     }
 
