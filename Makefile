@@ -12,7 +12,7 @@ UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
-PHONY_EXTRA := api worker relay sink media
+PHONY_EXTRA := api worker relay sink media chaos chaos-long soak
 .PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout bench-media dagster clean
 
 help: ## this list
@@ -89,6 +89,12 @@ typecheck: install
 
 schemas: install ## export a JSON Schema per event to build/schemas/
 	$(PY) -m streams.contracts.schemas build/schemas
+
+chaos: up ## SIGKILL and restart each part under load, invariants per fault (CHAOS_RUNS=3 for three runs in a row)
+	$(PY) -m ops.chaos --runs $${CHAOS_RUNS:-1} --load-s $${CHAOS_LOAD_S:-12}
+
+chaos-long: up ## the long chaos run: a minute of load per fault, three runs
+	$(PY) -m ops.chaos --runs 3 --load-s 60 --down-s 8
 
 bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards via views vs raw (QUICK=1: short)
 	$(PY) -m bench.sink

@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import confluent_kafka
+import psycopg
+import redis.exceptions
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +33,7 @@ from serving.web.pages import router as web_router
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
+from streams.bus.retry import TRANSIENT
 from streams.bus.wire import DeliveryFailed, KafkaWire
 from streams.exceptions import ContractViolation
 from streams.fraud.counters import RedisCounters
@@ -84,6 +88,17 @@ class RequestContext:
 
 
 Background = Callable[[AppState], Coroutine[Any, Any, None]]
+
+
+def unavailable_dependency(err: Exception) -> str:
+    """Which platform dependency a transient failure came from, in the words of the 503."""
+    if isinstance(err, DeliveryFailed | confluent_kafka.KafkaException):
+        return "event broker"
+    if isinstance(err, psycopg.OperationalError):
+        return "ledger database"
+    if isinstance(err, redis.exceptions.RedisError):
+        return "cache"
+    return "backend"
 
 
 def create_app(settings: Settings, background: Sequence[Background] = ()) -> FastAPI:
@@ -162,18 +177,21 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
         title = "Insufficient funds" if isinstance(err, InsufficientFunds) else "Conflict"
         return problem(status, title, str(err), request.url.path)
 
-    @app.exception_handler(DeliveryFailed)
-    async def broker_unavailable(request: Request, err: DeliveryFailed) -> JSONResponse:
-        log.warning("broker_unavailable", error=str(err))
+    async def dependency_unavailable(request: Request, err: Exception) -> JSONResponse:
+        what = unavailable_dependency(err)
+        log.warning("dependency_unavailable", dependency=what, error=str(err)[:300])
         response = problem(
             503,
             "Service unavailable",
-            "the event broker did not acknowledge the request in time; retrying with the same Idempotency-Key is safe",
+            f"the {what} did not answer in time; retrying with the same Idempotency-Key is safe",
             request.url.path,
-            "broker_unavailable",
+            f"{what.replace(' ', '_')}_unavailable",
         )
         response.headers["Retry-After"] = "2"
         return response
+
+    for transient in TRANSIENT:
+        app.add_exception_handler(transient, dependency_unavailable)
 
     @app.exception_handler(RoomError)
     async def room_error(request: Request, err: RoomError) -> JSONResponse:

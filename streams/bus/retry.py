@@ -21,7 +21,7 @@ from streams.exceptions import PlatformError
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT: tuple[type[BaseException], ...] = (
+TRANSIENT: tuple[type[Exception], ...] = (
     DeliveryFailed,
     confluent_kafka.KafkaException,
     psycopg.OperationalError,  # connection lost, server shutting down, deadlock, pool timeout
