@@ -96,6 +96,9 @@ chaos: up ## SIGKILL and restart each part under load, invariants per fault (CHA
 chaos-long: up ## the long chaos run: a minute of load per fault, three runs
 	$(PY) -m ops.chaos --runs 3 --load-s 60 --down-s 8
 
+soak: up ## a million gifts through fraud, settlement, outbox and sink; memory of each process must stay flat (SOAK_GIFTS=N)
+	$(PY) -m ops.soak --gifts $${SOAK_GIFTS:-1000000}
+
 bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards via views vs raw (QUICK=1: short)
 	$(PY) -m bench.sink
 

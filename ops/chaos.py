@@ -43,6 +43,7 @@ import httpx
 import psycopg
 import socketio
 
+from ops.kafka_cluster import KafkaCluster
 from ops.load import free_port
 from ops.processes import stop as stop_service
 from ops.seed import open_rooms_async
@@ -52,12 +53,16 @@ from serving.api.webhooks import sign
 from serving.auth.tokens import issue
 from streams.bus.admin import group_lag, start_group_at_end
 from streams.contracts.base import Role
+from streams.contracts.gifts import GiftRequested
 from streams.ledger.model import derived_id
 from streams.settings import REPO_ROOT, Settings
+from streams.topics import TOPICS
 from streams.worker import CONSUMED
 from warehouse.client import connect
 
 FAULTS = ("kafka", "worker", "api", "gateway", "relay", "sink", "redis", "postgres", "clickhouse")
+CLUSTER_FAULTS = ("kafka-leader", "worker")
+GIFT_REQUESTS = TOPICS.for_event(GiftRequested)
 SERVICES = {"kafka", "redis", "postgres", "clickhouse"}
 # The load is a stress of faults, not of the fraud rules or the chat rate limits.
 PLATFORM_ENV = {
@@ -143,6 +148,8 @@ class Platform:
             ),
         }
         self.services: dict[str, Service] = {s.name: s for s in all_services(settings)}
+        self.cluster: KafkaCluster | None = None
+        self._killed_node: Service | None = None
 
     @property
     def api_url(self) -> str:
@@ -152,14 +159,26 @@ class Platform:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
-    def start(self) -> None:
+    def start(self, names: tuple[str, ...] | None = None) -> None:
+        """Start the deployables (``names``: only these); consumer groups begin at the end."""
         kafka = self.settings.kafka.bootstrap_servers
         start_group_at_end(kafka, self.worker_group, CONSUMED)
         start_group_at_end(kafka, self.sink_group, sink_topics())
+        if names is not None:
+            self.procs = {n: p for n, p in self.procs.items() if n in names}
         for proc in self.procs.values():
             proc.start()
-        self.wait_http(self.api_url)
-        self.wait_http(self.gateway_url)
+        if "api" in self.procs:
+            self.wait_http(self.api_url)
+        if "gateway" in self.procs:
+            self.wait_http(self.gateway_url)
+
+    def lag(self) -> int:
+        """Records the worker group and the sink group have not committed yet."""
+        kafka = self.settings.kafka.bootstrap_servers
+        return group_lag(kafka, self.worker_group, CONSUMED) + group_lag(
+            kafka, self.sink_group, sink_topics()
+        )
 
     def wait_http(self, url: str, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
@@ -173,13 +192,20 @@ class Platform:
         raise RuntimeError(f"{url} did not come up within {timeout_s}s")
 
     def kill(self, fault: str) -> None:
-        if fault in SERVICES:
+        if fault == "kafka-leader":  # the broker leading the gift requests' first partition
+            if self.cluster is None:
+                raise RuntimeError("the kafka-leader fault needs the three-broker cluster (--cluster)")
+            self._killed_node = self.cluster.node(self.cluster.leader_of(GIFT_REQUESTS.name))
+            stop_service(self._killed_node.files, sig=signal.SIGKILL, timeout_s=5)
+        elif fault in SERVICES:
             stop_service(self.services[fault].files, sig=signal.SIGKILL, timeout_s=5)
         else:
             self.procs[fault].kill()
 
     def restart(self, fault: str) -> None:
-        if fault in SERVICES:
+        if fault == "kafka-leader" and self._killed_node is not None:
+            self._killed_node.start(timeout_s=120)
+        elif fault in SERVICES:
             self.services[fault].start(timeout_s=120)
         else:
             self.procs[fault].start()
@@ -542,10 +568,7 @@ class Verdict:
 def measure(settings: Settings, platform: Platform, load: Load) -> dict[str, Any]:
     pg = pg_facts(settings, load.prefix, load.acked)
     ch = ch_facts(settings, load.prefix, load.stream_id, f"{load.creators[0]}-room")
-    kafka = settings.kafka.bootstrap_servers
-    lag = group_lag(kafka, platform.worker_group, CONSUMED) + group_lag(
-        kafka, platform.sink_group, sink_topics()
-    )
+    lag = platform.lag()
     differences = {
         k: pg[k] - ch[k]
         for k in ("transfers", "posted", "settled", "settled_coins", "earned")
@@ -665,11 +688,13 @@ def chaos(
     load_s: float,
     down_s: float,
     on_verdict: Callable[[Verdict], None] = lambda v: None,
+    cluster: KafkaCluster | None = None,
 ) -> list[Verdict]:
     run = uuid.uuid4().hex[:6]
     work = REPO_ROOT / ".cache" / "chaos" / run
     work.mkdir(parents=True, exist_ok=True)
     platform = Platform(settings, run, work)
+    platform.cluster = cluster
     print(f"chaos run {run}: logs in {work}", flush=True)
     platform.start()
     verdicts = []
@@ -688,6 +713,25 @@ def chaos(
     return verdicts
 
 
+def replicated(settings: Settings) -> KafkaCluster:
+    """Start the three-broker cluster, point this process and the platform's at it (the
+    environment), and create the topics replicated three times with min.insync.replicas 2."""
+    from streams.bus.admin import ensure_topics
+
+    cluster = KafkaCluster(settings)
+    cluster.start()
+    os.environ.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
+            "KAFKA_REPLICATION_FACTOR": "3",
+            "KAFKA_MIN_INSYNC_REPLICAS": "2",
+        }
+    )
+    ensure_topics(cluster.bootstrap_servers, replication_factor=3, min_insync_replicas=2)
+    print(f"three-broker KRaft cluster at {cluster.bootstrap_servers}", flush=True)
+    return cluster
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -698,17 +742,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load-s", type=float, default=12.0, help="seconds of load per fault")
     parser.add_argument("--down-s", type=float, default=3.0, help="seconds the killed part stays down")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole sequence")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help=f"on a three-broker KRaft cluster (replication 3, min.insync.replicas 2); faults {', '.join(CLUSTER_FAULTS)}",
+    )
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "chaos.json")
     args = parser.parse_args(argv)
-    faults = [f.strip() for f in args.faults.split(",") if f.strip()]
-    unknown = sorted(set(faults) - set(FAULTS))
+    faults = [
+        f.strip()
+        for f in (args.faults or ",".join(CLUSTER_FAULTS if args.cluster else FAULTS)).split(",")
+        if f.strip()
+    ]
+    unknown = sorted(set(faults) - set(FAULTS) - set(CLUSTER_FAULTS))
     if unknown:
         parser.error(f"unknown faults {unknown}; choose from {', '.join(FAULTS)}")
     settings = Settings()
+    cluster = None
+    if args.cluster:
+        cluster = replicated(settings)
+        settings = Settings()  # now pointing at the cluster
     results = []
     for i in range(args.runs):
         print(f"-- run {i + 1} of {args.runs}", flush=True)
-        results.append([asdict(v) | {"ok": v.ok} for v in chaos(settings, faults, args.load_s, args.down_s)])
+        verdicts = chaos(settings, faults, args.load_s, args.down_s, cluster=cluster)
+        results.append([asdict(v) | {"ok": v.ok} for v in verdicts])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"runs": results}, indent=2, default=str))
     failed = [v["fault"] for run in results for v in run if not v["ok"]]
