@@ -1,6 +1,7 @@
 """Socket.IO events of a gateway node. Each handler validates, stamps the event id, produces to
 Kafka (waiting for the broker, without blocking the loop) and acknowledges the sender with
-``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``.
+``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}`` (``"unavailable"`` with
+``retry_after_ms`` when the broker, database or cache does not answer).
 
 Connect with ``auth={"token": "<bearer token>"}``; without a valid token the connection is
 refused. Events: ``join`` {room_id, last_message_id?}, ``leave`` {room_id}, ``chat`` {room_id, text},
@@ -9,8 +10,10 @@ refused. Events: ``join`` {room_id, last_message_id?}, ``leave`` {room_id}, ``ch
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -25,6 +28,7 @@ from serving.auth.tokens import verify
 from serving.exceptions import ApiProblem
 from serving.gateway.limits import TokenBucket
 from serving.gateway.recovery import RecoveringRedisManager
+from streams.bus.retry import TRANSIENT
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.codec import describe
@@ -51,6 +55,24 @@ def from_client(model: type[E], **fields: Any) -> E:
     """Validate client-sent values as they came over the wire (JSON rules: an enum by its value,
     no number-from-string coercion), raising ValidationError with the field named."""
     return model.model_validate_json(orjson.dumps(fields))
+
+
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+def acks_outages(handler: Handler) -> Handler:
+    """A broker, database or cache that does not answer is acknowledged as such (the client may
+    retry) instead of leaving the client's ack to time out."""
+
+    @functools.wraps(handler)
+    async def run(sid: str, data: Any) -> dict[str, Any]:
+        try:
+            return await handler(sid, data)
+        except TRANSIENT as err:
+            log.warning("socket_event_unavailable", socket_event=handler.__name__, error=str(err)[:300])
+            return {"ok": False, "reason": "unavailable", "retry_after_ms": 2000}
+
+    return run
 
 
 def register(
@@ -113,6 +135,7 @@ def register(
             await left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
 
     @sio.event  # type: ignore[untyped-decorator]
+    @acks_outages
     async def join(sid: str, data: Any) -> dict[str, Any]:
         """``{room_id, last_message_id?}``: with the id of the last message seen, the socket first
         receives what it missed (``chat`` events, in order, once), then live events."""
@@ -164,6 +187,7 @@ def register(
         }
 
     @sio.event  # type: ignore[untyped-decorator]
+    @acks_outages
     async def leave(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         room = data.get("room_id") if isinstance(data, dict) else None
@@ -177,6 +201,7 @@ def register(
         return {"ok": True}
 
     @sio.event  # type: ignore[untyped-decorator]
+    @acks_outages
     async def chat(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         if not isinstance(data, dict):
@@ -204,6 +229,7 @@ def register(
         return {"ok": True, "message_id": str(event.message_id), "event_id": str(event.event_id)}
 
     @sio.event  # type: ignore[untyped-decorator]
+    @acks_outages
     async def react(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
@@ -225,6 +251,7 @@ def register(
         return {"ok": True}
 
     @sio.event  # type: ignore[untyped-decorator]
+    @acks_outages
     async def send_gift(sid: str, data: Any) -> dict[str, Any]:
         """Like POST /v1/gifts: ``client_id`` is the idempotency key (a resend is the same gift)."""
         session = await sio.get_session(sid)
