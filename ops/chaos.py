@@ -372,19 +372,15 @@ class Load:
             await asyncio.sleep(0.2)
 
     async def chat(self, viewer: str, stop: asyncio.Event) -> None:
+        """One socket: (re)join the room whenever it (re)connects, chat, count what is acked."""
         room = f"{self.creators[0]}-room"
         sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.3, reconnection_delay_max=2)
-        joined = asyncio.Event()
-
-        @sio.event  # type: ignore[untyped-decorator]
-        async def connect() -> None:
-            answer = await sio.call("join", {"room_id": room}, timeout=10)
-            if answer.get("ok"):
-                joined.set()
+        joined = False
 
         @sio.event  # type: ignore[untyped-decorator]
         async def disconnect(*_: Any) -> None:
-            joined.clear()
+            nonlocal joined
+            joined = False
 
         token = issue(self.secret, viewer, [Role.VIEWER])
         while not stop.is_set() and not sio.connected:
@@ -397,12 +393,17 @@ class Load:
         n = 0
         while not stop.is_set():
             try:
-                await asyncio.wait_for(joined.wait(), 2)
+                if not sio.connected:
+                    await asyncio.sleep(0.3)  # the client reconnects by itself
+                    continue
+                if not joined:
+                    joined = bool((await sio.call("join", {"room_id": room}, timeout=10)).get("ok"))
+                    continue
                 answer = await sio.call("chat", {"room_id": room, "text": f"hello {n}"}, timeout=10)
                 if answer.get("ok"):
                     self.acked.chat.add(answer["message_id"])
                 n += 1
-            except (TimeoutError, socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
                 self.acked.retries += 1
             await asyncio.sleep(0.25)
         await sio.disconnect()
