@@ -7,9 +7,11 @@ usual trade-off: a burst straddling a bucket edge counts up to twice the thresho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
-from streams.fraud.rules import GiftFacts, TopUpFacts
+from streams.fraud.rules import GiftCount, GiftFacts, TopUpFacts
 
 PREFIX = "fraud:"
 
@@ -19,36 +21,52 @@ class RedisCounters:
         self._redis = redis
 
     async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
+        (one,) = await self.facts_many([GiftCount(gift_id, sender, creator, coins)], now_s)
+        return one
+
+    async def facts_many(self, gifts: Sequence[GiftCount], now_s: float) -> list[GiftFacts]:
+        """Two round trips per batch, whatever its size: the ``SET NX`` gates, then one
+        transaction that counts the first-time gifts and reads each gift's windows in order."""
+        if not gifts:
+            return []
         minute, hour = int(now_s // 60), int(now_s // 3600)
-        keys = {
-            "gifts_minute": f"{PREFIX}gifts:{sender}:{minute}",
-            "coins_hour": f"{PREFIX}coins:{sender}:{hour}",
-            "pair_hour": f"{PREFIX}pair:{sender}:{creator}:{hour}",
-            "first_seen": f"{PREFIX}first_seen:{sender}",
-        }
-        first_time = await self._redis.set(f"{PREFIX}seen:{gift_id}", 1, nx=True, ex=2 * 3600)
+        gates = self._redis.pipeline(transaction=False)
+        for g in gifts:
+            gates.set(f"{PREFIX}seen:{g.gift_id}", 1, nx=True, ex=2 * 3600)
+        firsts = await gates.execute()
         pipe = self._redis.pipeline(transaction=True)
-        if first_time:
-            pipe.incr(keys["gifts_minute"])
-            pipe.expire(keys["gifts_minute"], 120)
-            pipe.incrby(keys["coins_hour"], coins)
-            pipe.expire(keys["coins_hour"], 7200)
-            pipe.incrby(keys["pair_hour"], coins)
-            pipe.expire(keys["pair_hour"], 7200)
-        pipe.set(keys["first_seen"], int(now_s), nx=True, ex=30 * 24 * 3600)
-        pipe.get(keys["gifts_minute"])
-        pipe.get(keys["coins_hour"])
-        pipe.get(keys["pair_hour"])
-        pipe.get(keys["first_seen"])
+        for g, first_time in zip(gifts, firsts, strict=True):
+            gifts_minute = f"{PREFIX}gifts:{g.sender}:{minute}"
+            coins_hour = f"{PREFIX}coins:{g.sender}:{hour}"
+            pair_hour = f"{PREFIX}pair:{g.sender}:{g.creator}:{hour}"
+            first_seen = f"{PREFIX}first_seen:{g.sender}"
+            if first_time:
+                pipe.incr(gifts_minute)
+                pipe.expire(gifts_minute, 120)
+                pipe.incrby(coins_hour, g.coins)
+                pipe.expire(coins_hour, 7200)
+                pipe.incrby(pair_hour, g.coins)
+                pipe.expire(pair_hour, 7200)
+            pipe.set(first_seen, int(now_s), nx=True, ex=30 * 24 * 3600)
+            pipe.get(gifts_minute)
+            pipe.get(coins_hour)
+            pipe.get(pair_hour)
+            pipe.get(first_seen)
         results = await pipe.execute()
-        gifts_minute, coins_hour, pair_hour, first_seen = results[-4:]
-        return GiftFacts(
-            gifts_last_minute=int(gifts_minute or 0),
-            coins_last_hour=int(coins_hour or 0),
-            coins_to_creator_last_hour=int(pair_hour or 0),
-            account_age_s=int(now_s) - int(first_seen or int(now_s)),
-            total_coins=coins,
-        )
+        out, at = [], 0
+        for g, first_time in zip(gifts, firsts, strict=True):
+            at += 11 if first_time else 5
+            gifts_minute, coins_hour, pair_hour, first_seen = results[at - 4 : at]
+            out.append(
+                GiftFacts(
+                    gifts_last_minute=int(gifts_minute or 0),
+                    coins_last_hour=int(coins_hour or 0),
+                    coins_to_creator_last_hour=int(pair_hour or 0),
+                    account_age_s=int(now_s) - int(first_seen or int(now_s)),
+                    total_coins=g.coins,
+                )
+            )
+        return out
 
     async def topup_facts(
         self,

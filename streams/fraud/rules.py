@@ -127,9 +127,20 @@ def strongest(hits: Sequence[Hit]) -> Outcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class GiftCount:
+    """A gift as the counters see it."""
+
+    gift_id: str
+    sender: str
+    creator: str
+    coins: int
+
+
 class Counters(Protocol):
-    async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
-        """Count the gift (once per gift id, however often it is delivered) and read the windows."""
+    async def facts_many(self, gifts: Sequence[GiftCount], now_s: float) -> list[GiftFacts]:
+        """Count each gift (once per gift id, however often it is delivered), in order, and read
+        the windows as they stand after it: a batch's second gift from a sender sees the first."""
         ...
 
 

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 from streams.contracts.base import utc_now
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRequested, GiftScreened
-from streams.fraud.rules import Counters, FraudConfig, Hit, evaluate
+from streams.fraud.rules import Counters, FraudConfig, GiftCount, Hit, evaluate
 from streams.ledger.model import derived_id
 
 PRODUCER = "fraud"
@@ -68,17 +68,17 @@ async def screen(
     )
     decided: dict[uuid.UUID, Screening] = {}
     hits: dict[uuid.UUID, list[Hit]] = {}
+    in_good_standing = []
     for r, problem in zip(fresh, standing, strict=True):
         if problem is not None:
             decided[r.gift_id] = Screening("block", (problem,))
-            continue
-        facts = await counters.facts(
-            str(r.gift_id),
-            r.sender_id,
-            r.creator_id,
-            r.total_coins,
-            now_s if now_s is not None else time.time(),
-        )
+        else:
+            in_good_standing.append(r)
+    counted = await counters.facts_many(
+        [GiftCount(str(r.gift_id), r.sender_id, r.creator_id, r.total_coins) for r in in_good_standing],
+        now_s if now_s is not None else time.time(),
+    )
+    for r, facts in zip(in_good_standing, counted, strict=True):
         decision = evaluate(facts, config)
         decided[r.gift_id] = Screening(decision.outcome, tuple(decision.enforced))
         hits[r.gift_id] = list(decision.hits)

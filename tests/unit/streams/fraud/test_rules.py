@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from streams.contracts.gifts import GiftRejectReason, GiftRequested
-from streams.fraud.rules import FraudConfig, GiftFacts, Rule, evaluate
+from streams.fraud.rules import FraudConfig, GiftCount, GiftFacts, Rule, evaluate
 from streams.fraud.screening import screen
 from streams.gifts.settlement import fraud_problem
 
@@ -63,11 +63,14 @@ class FakeCounters:
         self.seen: set[str] = set()
         self.gifts = 0
 
-    async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
-        if gift_id not in self.seen:
-            self.seen.add(gift_id)
-            self.gifts += 1
-        return facts(gifts_last_minute=self.gifts, total_coins=coins)
+    async def facts_many(self, gifts: Sequence[GiftCount], now_s: float) -> list[GiftFacts]:
+        out = []
+        for g in gifts:
+            if g.gift_id not in self.seen:
+                self.seen.add(g.gift_id)
+                self.gifts += 1
+            out.append(facts(gifts_last_minute=self.gifts, total_coins=g.coins))
+        return out
 
 
 async def test_screening_emits_one_alert_per_hit_with_stable_ids() -> None:
