@@ -729,6 +729,7 @@ def replicated(settings: Settings) -> KafkaCluster:
         }
     )
     ensure_topics(cluster.bootstrap_servers, replication_factor=3, min_insync_replicas=2)
+    cluster.wait_for_leaders([spec.name for spec in TOPICS.with_dead_letters()])
     print(f"three-broker KRaft cluster at {cluster.bootstrap_servers}", flush=True)
     return cluster
 
@@ -738,7 +739,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--faults", default=",".join(FAULTS), help=f"comma-separated, from {', '.join(FAULTS)}"
+        "--faults",
+        default="",
+        help=f"comma-separated, from {', '.join(FAULTS + CLUSTER_FAULTS)} (default: all of the mode's)",
     )
     parser.add_argument("--load-s", type=float, default=12.0, help="seconds of load per fault")
     parser.add_argument("--down-s", type=float, default=3.0, help="seconds the killed part stays down")
@@ -756,6 +759,12 @@ def main(argv: list[str] | None = None) -> None:
         if f.strip()
     ]
     unknown = sorted(set(faults) - set(FAULTS) - set(CLUSTER_FAULTS))
+    if args.cluster and "kafka" in faults:
+        parser.error(
+            "with --cluster, kill a broker of the cluster with kafka-leader (kafka is the one-node broker)"
+        )
+    if not args.cluster and "kafka-leader" in faults:
+        parser.error("kafka-leader needs the three-broker cluster: add --cluster")
     if unknown:
         parser.error(f"unknown faults {unknown}; choose from {', '.join(FAULTS)}")
     settings = Settings()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -136,6 +137,25 @@ class KafkaCluster:
     def leader_of(self, topic: str, partition: int = 0) -> int:
         metadata = AdminClient({"bootstrap.servers": self.bootstrap_servers}).list_topics(topic, timeout=10)
         return int(metadata.topics[topic].partitions[partition].leader)
+
+    def wait_for_leaders(self, topics: list[str], timeout_s: float = 60) -> None:
+        """Until every partition of ``topics`` has a leader and its full set of in-sync replicas."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            metadata = admin.list_topics(timeout=10)
+            ready = all(
+                name in metadata.topics
+                and metadata.topics[name].partitions
+                and all(
+                    p.leader >= 0 and len(p.isrs) == NODES for p in metadata.topics[name].partitions.values()
+                )
+                for name in topics
+            )
+            if ready:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"partitions of {len(topics)} topics still without a leader after {timeout_s}s")
 
     def stop(self) -> None:
         for node in self.nodes:
