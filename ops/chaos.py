@@ -59,6 +59,7 @@ from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
 from streams.worker import CONSUMED
 from warehouse.client import connect
+from warehouse.migrate import migrate as warehouse_migrate
 
 FAULTS = ("kafka", "worker", "api", "gateway", "relay", "sink", "redis", "postgres", "clickhouse")
 CLUSTER_FAULTS = ("kafka-leader", "worker")
@@ -721,11 +722,21 @@ def replicated(settings: Settings) -> KafkaCluster:
 
     cluster = KafkaCluster(settings)
     cluster.start()
+    # A warehouse database of its own: the sink keeps, per topic and partition, the highest
+    # offset already written, and this cluster's offsets start again from 0.
+    ch = settings.clickhouse
+    database = "kafka_cluster"
+    client = connect(ch.url, database=database, user=ch.user, password=ch.password.get_secret_value())
+    try:
+        warehouse_migrate(client)
+    finally:
+        client.close()
     os.environ.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
             "KAFKA_REPLICATION_FACTOR": "3",
             "KAFKA_MIN_INSYNC_REPLICAS": "2",
+            "CLICKHOUSE_DATABASE": database,
         }
     )
     ensure_topics(cluster.bootstrap_servers, replication_factor=3, min_insync_replicas=2)
