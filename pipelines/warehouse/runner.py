@@ -12,9 +12,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import confluent_kafka
+import structlog
+
 from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.consumer import Batch, ContractConsumer
+
+log = structlog.get_logger(__name__)
 
 
 def run_pipelined(
@@ -50,8 +55,11 @@ def run_pipelined(
                     else:
                         consumer.commit(batch)  # only dead letters
                 if metrics is not None and time.monotonic() - last_lag > lag_every_s:
-                    metrics.set_lag(consumer.lag())
                     last_lag = time.monotonic()
+                    try:
+                        metrics.set_lag(consumer.lag())
+                    except confluent_kafka.KafkaException as err:  # a metric: never a reason to stop
+                        log.warning("lag_unavailable", error=str(err)[:200])
         finally:
             if in_flight is not None:
                 future, previous = in_flight
