@@ -120,6 +120,11 @@ class ContractConsumer:
         if err is not None:
             if err.code() == confluent_kafka.KafkaError._PARTITION_EOF:
                 return
+            if not err.fatal():
+                # librdkafka reports a broker going away, a leader moving or a timeout as an
+                # error record, then recovers by itself: nothing to skip, nothing to restart.
+                log.warning("consumer_error_recovering", group=self.group_id, error=err.str())
+                return
             raise ConsumeFailed(f"{msg.topic()}[{msg.partition()}]: {err.str()}")
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
         batch.positions[(topic, partition)] = offset + 1
