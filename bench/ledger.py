@@ -29,7 +29,7 @@ import confluent_kafka
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ops.seed import live_room, open_rooms_async
+from ops.seed import fund_wallets, live_room, open_rooms_async
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
@@ -69,22 +69,7 @@ def gifts(run: str, n: int, rng: random.Random) -> list[GiftRequest]:
 
 
 async def fund(ledger: PostgresLedger, run: str) -> None:
-    transfers = [
-        Transfer(
-            uuid.uuid4(),
-            uuid.uuid4(),
-            "topup",
-            Flags.POSTED,
-            COINS,
-            1_000_000,
-            COIN_ISSUANCE,
-            f"user_coins:{run}s{i}",
-            "bench",
-        )
-        for i in range(SENDERS)
-    ]
-    for lo in range(0, len(transfers), 500):
-        await ledger.post(transfers[lo : lo + 500])
+    await fund_wallets(ledger, [f"{run}s{i}" for i in range(SENDERS)], 1_000_000, "bench")
 
 
 async def batched(ledger: PostgresLedger, load: list[GiftRequest]) -> tuple[float, list[float]]:

@@ -1,14 +1,18 @@
 """Setup shared by the demo, the benchmarks and the tests: open rooms for creators directly in
-the room directory (PostgreSQL + Redis), as a creator would through ``POST /v1/rooms``."""
+the room directory (PostgreSQL + Redis), as a creator would through ``POST /v1/rooms``, and put
+coins in wallets directly in the ledger, as a captured top-up would."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from streams.ledger.model import COIN_ISSUANCE, COINS, AccountKind, Flags, Transfer, account
+from streams.ledger.store import PostgresLedger
 from streams.rooms.directory import RoomDirectory
 from streams.settings import Settings
 
@@ -34,3 +38,25 @@ async def open_rooms_async(settings: Settings, rooms: Mapping[str, str]) -> None
 
 def open_rooms(settings: Settings, rooms: Mapping[str, str]) -> None:
     asyncio.run(open_rooms_async(settings, rooms))
+
+
+async def fund_wallets(
+    ledger: PostgresLedger, users: Sequence[str], coins: int, reference: str = "seed"
+) -> None:
+    """``coins`` into each user's wallet: one posted top-up each, in transactions of 500."""
+    transfers = [
+        Transfer(
+            uuid.uuid4(),
+            uuid.uuid4(),
+            "topup",
+            Flags.POSTED,
+            COINS,
+            coins,
+            COIN_ISSUANCE,
+            account(AccountKind.USER_COINS, user),
+            reference,
+        )
+        for user in users
+    ]
+    for lo in range(0, len(transfers), 500):
+        await ledger.post(transfers[lo : lo + 500])

@@ -28,11 +28,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from ops.chaos import Platform, ch_facts, ledger_audit
 from ops.processes import tree_memory_mb
-from ops.seed import open_rooms
+from ops.seed import fund_wallets, open_rooms
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.gifts import GiftRequested
-from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
 
@@ -49,24 +48,7 @@ def fund(settings: Settings, senders: list[str], coins: int) -> None:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=2, open=False)
         await pool.open(wait=True)
         try:
-            ledger = PostgresLedger(pool)
-            for i in range(0, len(senders), 500):
-                await ledger.post(
-                    [
-                        Transfer(
-                            uuid.uuid4(),
-                            uuid.uuid4(),
-                            "topup",
-                            Flags.POSTED,
-                            COINS,
-                            coins,
-                            COIN_ISSUANCE,
-                            f"user_coins:{s}",
-                            "soak",
-                        )
-                        for s in senders[i : i + 500]
-                    ]
-                )
+            await fund_wallets(PostgresLedger(pool), senders, coins, "soak")
         finally:
             await pool.close()
 

@@ -25,12 +25,12 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from ops.processes import stop_child
+from ops.seed import fund_wallets
 from streams.bus.admin import start_group_at_end
 from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import KafkaWire
 from streams.contracts.base import Role
-from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.ledger.store import PostgresLedger
 from streams.settings import REPO_ROOT, Settings
 from streams.worker import CONSUMED
@@ -141,18 +141,7 @@ async def run_with_ledger(dsn: str, body: Callable[[PostgresLedger], Awaitable[T
 
 def fund(dsn: str, user: str, coins: int) -> None:
     """Put ``coins`` in a user's wallet (a posted top-up), as test setup."""
-    transfer = Transfer(
-        uuid.uuid4(),
-        uuid.uuid4(),
-        "topup",
-        Flags.POSTED,
-        COINS,
-        coins,
-        COIN_ISSUANCE,
-        f"user_coins:{user}",
-        "test",
-    )
-    asyncio.run(run_with_ledger(dsn, lambda ledger: ledger.post([transfer])))
+    asyncio.run(run_with_ledger(dsn, lambda ledger: fund_wallets(ledger, [user], coins, "test")))
 
 
 class Worker:
