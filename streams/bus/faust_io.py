@@ -144,12 +144,12 @@ async def process_events(
         message = record.message
         message.incref()
         pairs = await decode_events([record], spec, dead_letters)
-        for _, event in pairs:
+        if pairs:
             with structlog.contextvars.bound_contextvars(
                 topic=message.topic,
                 partition=message.partition,
                 offset=message.offset,
-                event_id=str(event.event_id),
+                event_id=str(pairs[0][1].event_id),
             ):
                 await _handle(pairs, one, dead_letters, agent)
         message.decref()

@@ -16,7 +16,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import confluent_kafka
@@ -25,7 +24,8 @@ import structlog
 
 from streams.bus.consumer import headers_of
 from streams.bus.producer import event_headers
-from streams.bus.wire import DeliveryFailed, KafkaWire
+from streams.bus.retry import TRANSIENT, Backoff
+from streams.bus.wire import KafkaWire
 from streams.contracts.codec import encode
 from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
 from streams.exceptions import PlatformError
@@ -50,6 +50,10 @@ class RelayBusy(PlatformError):
 
 class RecoveryIncomplete(PlatformError):
     """The tail of the postings topic could not be read, so what was published is unknown."""
+
+
+# An outage of the broker or the database (a closed connection too), or a tail not read yet.
+WAITED_OUT: tuple[type[Exception], ...] = (*TRANSIENT, psycopg.InterfaceError, RecoveryIncomplete)
 
 
 def to_event(row: Sequence[Any]) -> LedgerPosted:
@@ -174,25 +178,19 @@ class OutboxRelay:
         """Publish until ``stop``. A broker or database outage is waited out with backoff: the
         relay reconnects and re-reads the topic's tail (a record acknowledged after its wait
         timed out must not be sent twice), then carries on where the outbox says."""
-        backoff = 0.0
+        backoff = Backoff(first_s=0.2, max_s=max_backoff_s)
         while not stop.is_set():
             try:
-                if backoff:
+                if backoff.current:
                     self._recover()
                 sent = self.publish_batch()
-                backoff = 0.0
+                backoff.reset()
                 if sent == 0:
                     stop.wait(idle_s)
-            except (
-                DeliveryFailed,
-                confluent_kafka.KafkaException,
-                RecoveryIncomplete,
-                psycopg.Error,
-                FutureTimeout,
-            ) as err:
-                backoff = min(max_backoff_s, max(0.2, backoff * 2))
-                log.warning("outbox_relay_waiting", source=self.source, error=str(err), retry_in_s=backoff)
-                stop.wait(backoff)
+            except WAITED_OUT as err:
+                wait = backoff.next()
+                log.warning("outbox_relay_waiting", source=self.source, error=str(err), retry_in_s=wait)
+                stop.wait(wait)
 
     def _recover(self) -> None:
         if self._conn.closed or self._conn.broken:
@@ -238,16 +236,16 @@ def main() -> None:
 def start_when_possible(make: Callable[[], OutboxRelay], stop: threading.Event) -> OutboxRelay | None:
     """Build the relay, waiting out an unreachable broker or database and standing by while
     another relay holds the outbox (it takes over when that one's session ends)."""
-    backoff = 0.2
+    backoff = Backoff(first_s=0.2)
     while not stop.is_set():
+        wait = backoff.next()
         try:
             return make()
         except RelayBusy:
-            log.info("outbox_relay_standby", retry_in_s=backoff)
-        except (confluent_kafka.KafkaException, RecoveryIncomplete, psycopg.Error) as err:
-            log.warning("outbox_relay_waiting", error=str(err), retry_in_s=backoff)
-        stop.wait(backoff)
-        backoff = min(5.0, backoff * 2)
+            log.info("outbox_relay_standby", retry_in_s=wait)
+        except WAITED_OUT as err:
+            log.warning("outbox_relay_waiting", error=str(err), retry_in_s=wait)
+        stop.wait(wait)
     return None
 
 
