@@ -76,7 +76,6 @@ def sink_throughput(settings: Settings, wire: KafkaWire, database: str) -> tuple
         group,
         sink_topics(),
         DeadLetterPublisher(wire, group),
-        on_assign=writer.partitions_assigned,
     )
     received: list[Received] = []
     stop = threading.Event()

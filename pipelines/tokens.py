@@ -1,17 +1,20 @@
-"""Insert deduplication tokens: the same source records always give the same token."""
+"""Insert deduplication tokens: the same events always give the same token.
+
+The token names the rows by their event ids, not by where Kafka had them: after a topic is
+recreated or offsets are reset, new events at old offsets are a new insert, while the same
+events retried, in any order, are the same one.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 
 
-def dedup_token(group: str, table: str, positions: Iterable[tuple[str, int, int]]) -> str:
-    """A token from the consumer group, the target table and the (topic, partition, offset)
-    span of every partition in the batch, independent of record order."""
-    spans: dict[tuple[str, int], tuple[int, int]] = {}
-    for topic, partition, offset in positions:
-        lo, hi = spans.get((topic, partition), (offset, offset))
-        spans[(topic, partition)] = (min(lo, offset), max(hi, offset))
-    text = f"{group}|{table}|" + "|".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(spans.items()))
-    return hashlib.sha256(text.encode()).hexdigest()
+def dedup_token(table: str, event_ids: Iterable[uuid.UUID]) -> str:
+    """A token from the target table and the set of event ids, independent of their order."""
+    digest = hashlib.sha256(table.encode() + b"|")
+    for event_id in sorted(event_id.bytes for event_id in event_ids):
+        digest.update(event_id)
+    return digest.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from streams.bus.consumer import Received
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import (
     ChatMessageAccepted,
@@ -23,6 +24,7 @@ from streams.contracts.moderation import ModerationAction, ModerationKind
 from streams.contracts.presence import PresenceJoined, RoomOccupancy
 from streams.contracts.qos import BeaconEvent, PlaybackBeacon
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
+from streams.topics import TOPICS
 
 DAY = date(2026, 11, 20)
 T10 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -30,6 +32,16 @@ T11 = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
 P = "scenario"
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+
+def delivered(batch: list[Event], offsets: dict[str, int]) -> list[Received]:
+    """The events as the sink receives them, at the next offsets of their topics (partition 0)."""
+    out = []
+    for event in batch:
+        topic = TOPICS.for_event(type(event)).name
+        out.append(Received(event, topic, 0, offsets[topic], 0))
+        offsets[topic] += 1
+    return out
 
 
 def _at(base: datetime, seconds: float) -> datetime:

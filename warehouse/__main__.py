@@ -3,7 +3,9 @@
     python -m warehouse list                                   the named queries and their parameters
     python -m warehouse query NAME --param k=v [--format table|csv|json]
     python -m warehouse migrate                                apply ClickHouse migrations
-    python -m warehouse ddl                                    CREATE statements derived from the contracts
+    python -m warehouse sql "SELECT ..." [--param k=v] [--format table|csv|json]
+                                                               ad-hoc read-only SQL (or the SQL on stdin)
+    python -m warehouse ddl [--gates]                          CREATE statements derived from the contracts
     python -m warehouse docs                                   the table reference (docs/warehouse.md)
 
 Exit codes: 0 ok, 2 bad query name or parameter, 1 ClickHouse error.
@@ -30,8 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("name")
     q.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    a = sub.add_parser("sql", help="ad-hoc read-only SQL; {name:Type} placeholders bind --param values")
+    a.add_argument("sql", nargs="?", help="the statement (default: read it from stdin)")
+    a.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    a.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    a.add_argument("--max-seconds", type=int, default=60, help="stop the query after this long")
     sub.add_parser("migrate", help="apply ClickHouse migrations")
-    sub.add_parser("ddl", help="CREATE TABLE statements derived from the contracts")
+    d = sub.add_parser("ddl", help="CREATE TABLE statements derived from the contracts")
+    d.add_argument("--gates", action="store_true", help="the first-seen gates instead of the raw tables")
     sub.add_parser("docs", help="print the warehouse reference (docs/warehouse.md)")
     args = parser.parse_args(argv)
 
@@ -43,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"    --param {p.name}=<{p.type}>  {p.doc}")
             return 0
         if args.command == "ddl":
-            from warehouse.schema import all_create_statements
+            from warehouse.schema import all_create_statements, all_gate_statements
 
-            print("\n".join(all_create_statements()))
+            print("\n".join(all_gate_statements() if args.gates else all_create_statements()))
             return 0
         if args.command == "docs":
             from warehouse.reference import render_reference
@@ -58,17 +66,26 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command == "query":
             query = get(args.name)
-            raw: dict[str, str] = {}
-            for item in args.param:
-                if "=" not in item:
-                    raise WarehouseError(f"--param takes NAME=VALUE, got {item!r}")
-                key, value = item.split("=", 1)
-                raw[key] = value
-            bound = query.bind(raw)
+            bound = query.bind(_params(args.param))
             client = connect(
                 ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
             )
             result = client.query(query.sql, parameters=bound)
+            print(render(list(result.column_names), result.result_rows, args.format))
+            return 0
+        if args.command == "sql":
+            statement = (args.sql if args.sql is not None else sys.stdin.read()).strip().rstrip(";")
+            if not statement:
+                raise WarehouseError("no SQL given: pass it as an argument or on stdin")
+            client = connect(
+                ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
+            )
+            # readonly=2: reads only (no INSERT, DDL or SYSTEM), while still allowing query settings.
+            result = client.query(
+                statement,
+                parameters=_params(args.param) or None,
+                settings={"readonly": 2, "max_execution_time": args.max_seconds},
+            )
             print(render(list(result.column_names), result.result_rows, args.format))
             return 0
         if args.command == "migrate":
@@ -87,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
         return 1
     return 2
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    raw: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise WarehouseError(f"--param takes NAME=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        raw[key] = value
+    return raw
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from streams.contracts.presence import PresenceJoined, PresenceLeft, RoomOccupan
 from streams.contracts.qos import PlaybackBeacon
 from streams.contracts.reactions import ReactionBurst, ReactionSubmitted
 from streams.contracts.wallet import TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
+from streams.topics import TOPICS
 
 SINK_COLUMNS: dict[str, str] = {
     "_topic": "LowCardinality(String)",
@@ -293,3 +294,49 @@ def create_statement(table: RawTable) -> str:
 def all_create_statements() -> Iterator[str]:
     for table in RAW_TABLES:
         yield create_statement(table)
+
+
+# First-seen gates ------------------------------------------------------------------------
+# A record can reach the sink more than once with the same event id: redelivered after a
+# crash, re-published by an outbox relay or an agent that restarted (often with a new
+# occurred_at), retried by a player, replayed by an operator. Each raw table has a gate, a
+# RocksDB key-value table of the event ids it holds, filled by a materialized view in the
+# same INSERT as the table. The sink asks the gates which ids of a batch are already there
+# and inserts only the others, so the raw tables and every view fed by them see each id once.
+# A gate remembers an id for as long as Kafka can deliver it again (the longest retention of
+# the table's topics, plus a day); compacted topics keep only the latest record per key,
+# whose repeats the views absorb (occupancy is a max), so 30 days is kept for them.
+COMPACTED_GATE_DAYS = 30
+
+
+def gate_name(table: RawTable) -> str:
+    return f"{table.name}_seen"
+
+
+def gate_ttl_days(table: RawTable) -> int:
+    days = [
+        COMPACTED_GATE_DAYS if spec.retention is None else spec.retention.days
+        for spec in TOPICS
+        if any(model in table.events for model in spec.events)
+    ]
+    return max(days, default=COMPACTED_GATE_DAYS) + 1
+
+
+def gate_statements(table: RawTable) -> str:
+    gate = gate_name(table)
+    ttl_s = gate_ttl_days(table) * 86_400
+    return (
+        f"-- Event ids already in {table.name}, remembered {gate_ttl_days(table)} days.\n"  # noqa: S608  (DDL from constants)
+        f"CREATE TABLE IF NOT EXISTS {gate}\n(\n"
+        "    `event_id`    UUID,\n"
+        "    `occurred_at` DateTime64(3, 'UTC')\n"
+        f")\nENGINE = EmbeddedRocksDB({ttl_s})\nPRIMARY KEY event_id;\n\n"
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {gate}_mv TO {gate} AS\n"
+        f"SELECT event_id, occurred_at FROM {table.name};\n\n"
+        f"INSERT INTO {gate} SELECT event_id, occurred_at FROM {table.name};\n"
+    )
+
+
+def all_gate_statements() -> Iterator[str]:
+    for table in RAW_TABLES:
+        yield gate_statements(table)

@@ -32,7 +32,7 @@ class EventLogWriter:
         if not batch:
             return
         started = time.monotonic()
-        token = dedup_token(self._group, TABLE, ((r.topic, r.partition, r.offset) for r in batch))
+        token = dedup_token(TABLE, (r.event.event_id for r in batch))
         try:
             self._client.insert(
                 TABLE,

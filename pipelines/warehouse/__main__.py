@@ -53,7 +53,6 @@ def main(argv: list[str] | None = None) -> None:
             args.group,
             sink_topics(),
             DeadLetterPublisher(wire, args.group),
-            on_assign=writer.partitions_assigned,
         )
         try:
             run_pipelined(

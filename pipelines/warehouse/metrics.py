@@ -21,6 +21,11 @@ class SinkMetrics:
         self.failures = Counter(
             "sink_insert_failures_total", "Failed insert attempts", ["table"], registry=self.registry
         )
+        self.duplicates = Counter(
+            "sink_duplicate_events_skipped_total",
+            "Records not inserted because their event id was already written",
+            registry=self.registry,
+        )
         self.insert_seconds = Histogram(
             "sink_insert_seconds", "Insert duration", ["table"], registry=self.registry
         )
@@ -42,6 +47,9 @@ class SinkMetrics:
     def rows_written(self, table: str, count: int, seconds: float) -> None:
         self.rows.labels(table).inc(count)
         self.insert_seconds.labels(table).observe(seconds)
+
+    def duplicates_skipped(self, count: int) -> None:
+        self.duplicates.inc(count)
 
     def insert_failed(self, table: str) -> None:
         self.failures.labels(table).inc()

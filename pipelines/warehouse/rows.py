@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -78,10 +79,8 @@ class ColumnBatch:
         columns[base + 2].append(received.offset)
         self.count += 1
 
-    def positions(self) -> Iterator[tuple[str, int, int]]:
-        """(topic, partition, offset) of every row."""
-        base = len(self._fields)
-        return zip(self.columns[base], self.columns[base + 1], self.columns[base + 2], strict=True)
+    def event_ids(self) -> list[uuid.UUID]:
+        return self.columns[self._fields.index("event_id")]
 
     def extend(self, received: Sequence[Received]) -> None:
         for r in received:

@@ -1,23 +1,30 @@
 """The warehouse sink: route each batch to its raw tables, insert, and only then commit.
 
-Exactly-once effect in the tables and in the materialized views fed by them:
-- the sink stores the source offset in every row (``_topic``, ``_partition``, ``_offset``);
-  when a partition is assigned, it reads the highest offset already written and skips
-  records at or below it, so a batch redelivered after a crash between insert and commit
-  is not inserted again, however differently it is batched the second time;
-- an identical insert retried by the client carries the same deduplication token;
-- the tables are ReplacingMergeTree keyed by event id, a last line of defence.
+Exactly-once effect by event id, in the raw tables and in every view fed by them:
+- each raw table has a first-seen gate (``warehouse.schema.gate_statements``): a RocksDB
+  table of the event ids it holds, filled in the same INSERT by a materialized view. Before
+  inserting, the sink asks the gates which ids of the batch are already there and drops
+  those, and keeps only the first of repeats inside the batch. So a record redelivered after
+  a crash between insert and commit, re-published by a relay or an agent with a new offset
+  or a new occurred_at, retried by a player or replayed by an operator, is counted once.
+  Nothing depends on Kafka offsets: after a topic is recreated or a group's offsets are
+  reset, new records at old offsets are written;
+- an identical insert retried by the client carries the same deduplication token, which the
+  raw tables and the views' target tables honour (their deduplication windows).
 Inserts are retried with backoff; while they fail nothing is committed and nothing more
 is consumed (backpressure), and after the last attempt the consumer is started again from
 the committed offsets (``streams.bus.retry.supervise``), for as long as the outage lasts.
+One sink process owns a partition at a time (a consumer group); the same event id always
+travels on the same partition (its key), so two processes never race on one id.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import structlog
 from clickhouse_connect.driver.client import Client
@@ -28,9 +35,10 @@ from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.rows import ColumnBatch
 from streams.bus.consumer import Received
 from streams.topics import TOPICS, TopicSpec
-from warehouse.schema import RAW_TABLES, TABLES_BY_EVENT, RawTable
+from warehouse.schema import TABLES_BY_EVENT, RawTable
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 def sink_topics() -> list[TopicSpec]:
@@ -38,30 +46,23 @@ def sink_topics() -> list[TopicSpec]:
     return [spec for spec in TOPICS if any(model in TABLES_BY_EVENT for model in spec.events)]
 
 
-@dataclass
-class HighWaterMarks:
-    """Per (table, topic, partition): the highest source offset already in ClickHouse."""
+# A bound parameter travels as one HTTP form field (at most 128 KiB); 1,000 UUIDs are ~37 KiB.
+IDS_PER_PARAMETER = 1_000
 
-    marks: dict[tuple[str, str, int], int] = field(default_factory=dict)
-    stale: set[tuple[str, int]] = field(default_factory=set)
 
-    def load(self, client: Client, partitions: set[tuple[str, int]]) -> None:
-        if not partitions:
-            return
-        topics = sorted({t for t, _ in partitions})
-        for table in RAW_TABLES:
-            rows = client.query(
-                f"SELECT _topic, _partition, max(_offset) FROM {table.name} "  # noqa: S608  (table names come from code)
-                "WHERE _topic IN {topics:Array(String)} GROUP BY _topic, _partition",
-                parameters={"topics": topics},
-            ).result_rows
-            for topic, partition, offset in rows:
-                if (topic, int(partition)) in partitions:
-                    self.marks[(table.name, topic, int(partition))] = int(offset)
-        self.stale -= partitions
-
-    def written(self, table: str, topic: str, partition: int) -> int:
-        return self.marks.get((table, topic, partition), -1)
+def already_written(client: Client, ids_by_table: dict[str, list[uuid.UUID]]) -> set[uuid.UUID]:
+    """The ids, among those given per raw table, that its gate already holds (key lookups)."""
+    parts = []
+    parameters: dict[str, list[uuid.UUID]] = {}
+    for table, ids in sorted(ids_by_table.items()):
+        for start in range(0, len(ids), IDS_PER_PARAMETER):
+            name = f"ids{len(parameters)}"
+            parts.append(f"SELECT event_id FROM {table}_seen WHERE event_id IN {{{name}:Array(UUID)}}")  # noqa: S608  (table names come from code)
+            parameters[name] = ids[start : start + IDS_PER_PARAMETER]
+    if not parts:
+        return set()
+    rows = client.query(" UNION ALL ".join(parts), parameters=parameters).result_rows
+    return {row[0] for row in rows}
 
 
 class WarehouseWriter:
@@ -79,63 +80,67 @@ class WarehouseWriter:
         self._metrics = metrics or SinkMetrics(None)
         self._attempts = attempts
         self._first_backoff_s = first_backoff_s
-        self.marks = HighWaterMarks()
-
-    def partitions_assigned(self, partitions: list[tuple[str, int]]) -> None:
-        """Called from the consumer on (re)assignment: re-read what is already written."""
-        self.marks.stale |= set(partitions)
 
     def __call__(self, batch: Sequence[Received]) -> None:
-        if self.marks.stale:
-            try:
-                self.marks.load(self._client, set(self.marks.stale))
-            except Exception as err:  # ClickHouse unreachable: nothing inserted, nothing committed
-                raise SinkError(f"reading what is already written: {err}") from err
-        by_table: dict[str, ColumnBatch] = {}
-        skipped = 0
+        first: dict[uuid.UUID, tuple[RawTable, Received]] = {}
+        repeats = 0
         for received in batch:
             table = TABLES_BY_EVENT.get(type(received.event))
             if table is None:
                 continue
-            if received.offset <= self.marks.written(table.name, received.topic, received.partition):
-                skipped += 1
+            if received.event.event_id in first:
+                repeats += 1
+                continue
+            first[received.event.event_id] = (table, received)
+        ids_by_table: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for event_id, (table, _) in first.items():
+            ids_by_table[table.name].append(event_id)
+        seen = self._with_retries(
+            "reading the first-seen gates", lambda: already_written(self._client, ids_by_table)
+        )
+        by_table: dict[str, ColumnBatch] = {}
+        for event_id, (table, received) in first.items():
+            if event_id in seen:
                 continue
             if table.name not in by_table:
                 by_table[table.name] = ColumnBatch(table)
             by_table[table.name].add(received)
         for columns in by_table.values():
             self._insert(columns)
+        skipped = repeats + len(seen)
         if skipped:
-            log.warning("redelivered_records_skipped", rows=skipped, group=self._group)
+            self._metrics.duplicates_skipped(skipped)
+            log.info("duplicate_events_skipped", rows=skipped, group=self._group)
         self._metrics.observe_freshness(batch)
 
     def _insert(self, columns: ColumnBatch) -> None:
         table: RawTable = columns.table
-        token = dedup_token(self._group, table.name, columns.positions())
-        delay = self._first_backoff_s
+        token = dedup_token(table.name, columns.event_ids())
         started = time.monotonic()
+        self._with_retries(
+            f"writing {columns.count} rows to {table.name}",
+            lambda: self._client.insert(
+                table.name,
+                columns.columns,
+                column_names=columns.names,
+                column_oriented=True,
+                settings={"insert_deduplication_token": token, "async_insert": 0},
+            ),
+            table=table.name,
+        )
+        self._metrics.rows_written(table.name, columns.count, time.monotonic() - started)
+
+    def _with_retries(self, what: str, call: Callable[[], T], table: str = "") -> T:
+        """Retry a ClickHouse call with backoff; after the last attempt, a SinkError (nothing committed)."""
+        delay = self._first_backoff_s
         for attempt in range(1, self._attempts + 1):
             try:
-                self._client.insert(
-                    table.name,
-                    columns.columns,
-                    column_names=columns.names,
-                    column_oriented=True,
-                    settings={"insert_deduplication_token": token, "async_insert": 0},
-                )
-                break
+                return call()
             except Exception as err:
-                self._metrics.insert_failed(table.name)
+                self._metrics.insert_failed(table or "gates")
                 if attempt == self._attempts:
-                    raise SinkError(f"writing {columns.count} rows to {table.name}: {err}") from err
-                log.warning("insert_retry", table=table.name, attempt=attempt, error=str(err)[:300])
+                    raise SinkError(f"{what}: {err}") from err
+                log.warning("clickhouse_retry", what=what, attempt=attempt, error=str(err)[:300])
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        elapsed = time.monotonic() - started
-        self._metrics.rows_written(table.name, columns.count, elapsed)
-        highest: dict[tuple[str, int], int] = defaultdict(lambda: -1)
-        for t, p, o in columns.positions():
-            highest[(t, p)] = max(highest[(t, p)], o)
-        for (t, p), o in highest.items():
-            key = (table.name, t, p)
-            self.marks.marks[key] = max(self.marks.marks.get(key, -1), o)
+        raise AssertionError("unreachable")

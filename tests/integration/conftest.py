@@ -86,6 +86,18 @@ def auth(settings: Settings, user: str, *roles: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def migrated_warehouse(settings: Settings, prefix: str) -> Iterator[Any]:
+    """A ClickHouse database of its own, migrated, dropped afterwards."""
+    from warehouse.migrate import migrate
+
+    database = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    client = connect(settings.clickhouse.url, database=database)
+    migrate(client)
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS {database}")
+    client.close()
+
+
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]

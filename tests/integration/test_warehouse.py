@@ -24,7 +24,7 @@ from streams.contracts.qos import BeaconEvent, PlaybackBeacon
 from streams.contracts.reactions import ReactionKind, ReactionSubmitted
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
-from tests.warehouse_scenario import DAY, T10, events
+from tests.warehouse_scenario import DAY, T10, delivered, events
 from warehouse.catalog import get
 from warehouse.client import connect
 from warehouse.migrate import migrate
@@ -32,13 +32,7 @@ from warehouse.schema import RAW_TABLES, expected_columns
 
 
 def as_received(batch: list[Event], start: dict[str, int] | None = None) -> list[Received]:
-    offsets: dict[str, int] = defaultdict(int, start or {})
-    out = []
-    for event in batch:
-        topic = TOPICS.for_event(type(event)).name
-        out.append(Received(event, topic, 0, offsets[topic], 0))
-        offsets[topic] += 1
-    return out
+    return delivered(batch, defaultdict(int, start or {}))
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,7 @@ from streams.contracts.chat import ChatMessageAccepted
 from streams.contracts.gifts import GiftSettled
 from streams.settings import Settings
 from streams.topics import TOPICS
-from tests.integration.conftest import free_port
-from warehouse.client import connect
-from warehouse.migrate import migrate
+from tests.integration.conftest import free_port, migrated_warehouse
 
 CHAT = TOPICS.for_event(ChatMessageAccepted)
 GIFTS = TOPICS.for_event(GiftSettled)
@@ -29,12 +27,7 @@ GIFTS = TOPICS.for_event(GiftSettled)
 
 @pytest.fixture
 def warehouse_db(settings: Settings) -> Iterator[Any]:
-    database = f"test_sink_{uuid.uuid4().hex[:10]}"
-    client = connect(settings.clickhouse.url, database=database)
-    migrate(client)
-    yield client
-    client.command(f"DROP DATABASE IF EXISTS {database}")
-    client.close()
+    yield from migrated_warehouse(settings, "test_sink")
 
 
 def sink_consumer(
@@ -45,7 +38,6 @@ def sink_consumer(
         group,
         [CHAT, GIFTS],
         DeadLetterPublisher(wire, group),
-        on_assign=writer.partitions_assigned,
     )
 
 
