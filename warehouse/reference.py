@@ -142,6 +142,22 @@ AGGREGATES = [
         ],
     ),
     (
+        "room_engagement_daily",
+        "AggregatingMergeTree, per room per UTC day, rolled up from room_engagement_minute as minutes "
+        "arrive (what top_streams reads: one row per room instead of 1,440). Same measures and merge "
+        "functions as room_engagement_minute.",
+        [
+            ("room_id", "The room."),
+            ("day", "UTC day."),
+            ("messages", "Accepted chat messages: sum(messages)."),
+            ("chatters", "Distinct chatters over the day: uniqExactMerge(chatters)."),
+            ("reactions", "Reactions: sum(reactions)."),
+            ("gifts", "Settled gifts: sum(gifts)."),
+            ("gift_coins", "Coins of settled gifts: sum(gift_coins)."),
+            ("peak_viewers", "Peak occupancy: max(peak_viewers)."),
+        ],
+    ),
+    (
         "creator_earnings_daily",
         "SummingMergeTree, per creator per ledger day per asset, fed by ledger_postings (posted).",
         [
@@ -216,13 +232,23 @@ contracts, the migrations and the named queries; a test fails when it is out of 
 
 - Run a named query: `python -m warehouse query top_streams --param day=2026-11-28 --param limit=10`
   (`--format table|csv|json`). `python -m warehouse list` shows them all with their parameters.
+- Ad-hoc, read-only: `python -m warehouse sql "SELECT count() FROM gift_events WHERE toDate(occurred_at) = {day:Date}" --param day=2026-11-28`
+  (or the SQL on stdin; `--format table|csv|json`, `--max-seconds 60`). It runs with
+  `readonly=2`, so it can read but never insert, alter or drop.
+- Any ClickHouse client: the HTTP interface (`curl 'http://127.0.0.1:8123/?database=live'
+  --data-binary 'SELECT count() FROM chat_events'`), native TCP on 127.0.0.1:9000 (DBeaver,
+  `clickhouse client` where installed), or from Python
+  `clickhouse_connect.get_client(host="127.0.0.1", database="live")`.
 - Write your own: any SQL client on `http://127.0.0.1:8123` (database `live`), or add a file
   `warehouse/queries/NAME.sql`. Its first comment lines are its description, each parameter is
   documented by a line `-- param NAME: meaning` and written in the SQL as `{NAME:Type}`
   (`Date`, `String`, `UInt32`, ...). Parameters are bound by the server, never pasted in.
-- Raw tables keep one row per `event_id` eventually (ReplacingMergeTree). For exact counts read
-  them with `FINAL` (`SELECT count() FROM gift_events FINAL WHERE ...`); the sink already never
-  writes a Kafka offset twice, so FINAL only matters after manual re-loads.
+- Each `event_id` is written once. Every raw table has a first-seen gate (`<table>_seen`, a
+  RocksDB table of the ids it holds, filled in the same insert); the sink inserts only ids the
+  gate does not hold, so a record delivered again (a crash before the offset commit, a relay or
+  agent re-publishing, a player retry, a replay), even with a new `occurred_at`, changes no raw
+  table, aggregate or query. A gate remembers an id longer than Kafka keeps it. Rows loaded by
+  hand around the sink are the exception: read those tables with `FINAL`.
 - Live aggregates hold partial states: always `GROUP BY` their key and combine with
   `sum(...)`, `max(...)` or the `-Merge` functions named below.
 - Instants are `DateTime64(3, 'UTC')`; filter days with `toDate(occurred_at) = '2026-11-28'`.
