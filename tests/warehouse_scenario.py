@@ -20,6 +20,7 @@ from streams.contracts.chat import (
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftSettled
 from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
+from streams.contracts.lifecycle import EndReason, IngestProtocol, StreamEnded, StreamStarted
 from streams.contracts.moderation import ModerationAction, ModerationKind
 from streams.contracts.presence import PresenceJoined, RoomOccupancy
 from streams.contracts.qos import BeaconEvent, PlaybackBeacon
@@ -344,4 +345,26 @@ def events() -> list[Event]:
                 occurred_at=_at(T10, 46 + i),
             )
         )
+    # stream-1 is room-1's broadcast by c1, on air 10:00:00-10:01:59.
+    out += [
+        StreamStarted(
+            stream_id="stream-1",
+            creator_id="c1",
+            room_id="room-1",
+            protocol=IngestProtocol.RTMP,
+            epoch="e1",
+            producer=P,
+            occurred_at=_at(T10, 0),
+        ),
+        StreamEnded(
+            stream_id="stream-1",
+            creator_id="c1",
+            room_id="room-1",
+            epoch="e1",
+            reason=EndReason.BROADCASTER_STOPPED,
+            duration_s=119.0,
+            producer=P,
+            occurred_at=_at(T10, 119),
+        ),
+    ]
     return out

@@ -150,8 +150,26 @@ def test_qoe(wh: Any) -> None:
     assert by[("unknown", "Chrome")]["errors"] == 1
     viewers = run(wh, "unique_viewers", **DAYS)
     assert (viewers[0]["unique_viewers"], viewers[0]["sessions"], viewers[0]["starts"]) == (3, 3, 2)
+    assert viewers[0]["peak_concurrent_viewers"] == 2
     minutes = run(wh, "concurrent_viewers", stream="stream-1", day=DAY.isoformat())
     assert [m["concurrent_viewers"] for m in minutes] == [2]
+
+
+def test_each_broadcast_joins_its_rooms_engagement_and_revenue_with_its_qoe(wh: Any) -> None:
+    (b,) = run(wh, "broadcast_summary", **DAYS)
+    assert (b["stream_id"], b["creator_id"], b["room_id"], b["end_reason"]) == (
+        "stream-1",
+        "c1",
+        "room-1",
+        "broadcaster_stopped",
+    )
+    # room-1's engagement while on air (as top_streams counts it for the day) ...
+    assert (b["messages"], b["chatters"], b["reactions"], b["gifts"], b["gift_coins"]) == (4, 2, 7, 2, 530)
+    assert b["peak_room_viewers"] == 5
+    # ... beside stream-1's QoE (as qoe_by_stream reports it).
+    assert (b["play_requests"], b["peak_concurrent_viewers"]) == (3, 2)
+    assert b["video_start_failure_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert b["rebuffer_ratio"] == pytest.approx(500 / 19_500, abs=1e-4)
 
 
 def test_moderation_and_fraud(wh: Any) -> None:

@@ -83,6 +83,7 @@ def test_replayed_and_restamped_records_change_no_table_view_or_query(wh: Any) -
     before = snapshot(wh)
     assert sum(len(before[t.name]) for t in RAW_TABLES) == len(day)
     assert before["query:creator_earnings"]
+    assert before["query:broadcast_summary"] == before["broadcast_summary"] != []
 
     # A fresh sink process gets every record again at new offsets, seven at a time.
     again = WarehouseWriter(wh, "sink")

@@ -32,13 +32,9 @@ FROM
 ) AS totals
 LEFT JOIN
 (
-    SELECT stream, max(viewers) AS peak_concurrent_viewers
-    FROM (
-        SELECT cid AS stream, minute, uniqExactMerge(viewers) AS viewers
-        FROM qoe_stream_minute
-        WHERE toDate(minute) BETWEEN {from_day:Date} AND {to_day:Date}
-        GROUP BY stream, minute
-    )
+    SELECT cid AS stream, max(viewers) AS peak_concurrent_viewers
+    FROM stream_concurrency_minute
+    WHERE toDate(minute) BETWEEN {from_day:Date} AND {to_day:Date}
     GROUP BY stream
 ) AS peaks USING (stream)
 ORDER BY play_requests DESC, stream
