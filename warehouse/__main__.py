@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from clickhouse_connect.driver.client import Client
+
 from streams.settings import Settings
 from warehouse.catalog import all_queries, get
 from warehouse.exceptions import WarehouseError
@@ -61,15 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             print(render_reference(), end="")
             return 0
         settings = Settings()
-        ch = settings.clickhouse
-        from warehouse.client import connect
 
         if args.command == "query":
             query = get(args.name)
             bound = query.bind(_params(args.param))
-            client = connect(
-                ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
-            )
+            client = _client(settings)
             result = client.query(query.sql, parameters=bound)
             print(render(list(result.column_names), result.result_rows, args.format))
             return 0
@@ -77,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             statement = (args.sql if args.sql is not None else sys.stdin.read()).strip().rstrip(";")
             if not statement:
                 raise WarehouseError("no SQL given: pass it as an argument or on stdin")
-            client = connect(
-                ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
-            )
+            client = _client(settings)
             # readonly=2: reads only (no INSERT, DDL or SYSTEM), while still allowing query settings.
             result = client.query(
                 statement,
@@ -91,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             from warehouse.migrate import migrate
 
-            client = connect(
-                ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value()
-            )
+            client = _client(settings)
             applied = migrate(client)
             print(f"{len(applied)} migration(s) applied")
             return 0
@@ -104,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
         return 1
     return 2
+
+
+def _client(settings: Settings) -> Client:
+    from warehouse.client import connect
+
+    ch = settings.clickhouse
+    return connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
 
 
 def _params(items: list[str]) -> dict[str, str]:
