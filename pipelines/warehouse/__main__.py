@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         supervise(consume, stop, "warehouse-sink")
     finally:
+        writer.close()
         wire.close()
         client.close()
 

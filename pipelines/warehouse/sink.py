@@ -24,10 +24,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import structlog
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.httpclient import HttpClient
 
 from pipelines.exceptions import SinkError
 from pipelines.tokens import dedup_token
@@ -74,12 +76,22 @@ class WarehouseWriter:
         *,
         attempts: int = 6,
         first_backoff_s: float = 0.2,
+        parallel_tables: int = 4,
     ) -> None:
         self._client = client
         self._group = group
         self._metrics = metrics or SinkMetrics(None)
         self._attempts = attempts
         self._first_backoff_s = first_backoff_s
+        # A batch touches up to nine raw tables; each insert is mostly waiting on ClickHouse, so
+        # they go out side by side. A session-less HTTP client is safe to share between threads;
+        # the embedded engine is not, and stays one insert at a time.
+        threads = parallel_tables if isinstance(client, HttpClient) else 1
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sink-table") if threads > 1 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def __call__(self, batch: Sequence[Received]) -> None:
         first: dict[uuid.UUID, tuple[RawTable, Received]] = {}
@@ -105,8 +117,12 @@ class WarehouseWriter:
             if table.name not in by_table:
                 by_table[table.name] = ColumnBatch(table)
             by_table[table.name].add(received)
-        for columns in by_table.values():
-            self._insert(columns)
+        if self._pool is None:
+            for columns in by_table.values():
+                self._insert(columns)
+        else:
+            # list() waits for every table and re-raises the first failure: nothing is committed.
+            list(self._pool.map(self._insert, by_table.values()))
         skipped = repeats + len(seen)
         if skipped:
             self._metrics.duplicates_skipped(skipped)

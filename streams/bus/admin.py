@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import confluent_kafka
@@ -111,3 +112,19 @@ def group_lag(bootstrap_servers: str, group: str, topics: list[TopicSpec], timeo
         return lag
     finally:
         consumer.close()
+
+
+def wait_for_assignment(
+    bootstrap_servers: str, group: str, partitions: int, timeout_s: float = 60.0
+) -> float:
+    """Block until ``group`` is stable with ``partitions`` partitions assigned to its members (a
+    process just started has joined and can consume); the seconds it took."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+        assigned = sum(len(m.assignment.topic_partitions) for m in description.members if m.assignment)
+        if description.state == confluent_kafka.ConsumerGroupState.STABLE and assigned >= partitions:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise TopicSetupFailed(f"group {group} has not been assigned {partitions} partitions in {timeout_s:.0f}s")

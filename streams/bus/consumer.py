@@ -175,16 +175,18 @@ class ContractConsumer:
             self.commit(batch)
 
     def lag(self) -> dict[tuple[str, int], int]:
-        """Messages behind the end of each assigned partition."""
+        """Messages behind the end of each assigned partition, from this consumer's position and the
+        high watermark each fetch response carries: no request to the broker, so the poll loop that
+        asks never stalls (a partition not fetched yet is left out)."""
         out: dict[tuple[str, int], int] = {}
         assigned = self._consumer.assignment()
         if not assigned:
             return out
-        committed = self._consumer.committed(assigned, timeout=5)
-        for tp in committed:
-            _low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-            position = tp.offset if tp.offset >= 0 else 0
-            out[(tp.topic, tp.partition)] = max(0, high - position)
+        for tp in self._consumer.position(assigned):
+            _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset < 0 or high < 0:
+                continue
+            out[(tp.topic, tp.partition)] = max(0, high - tp.offset)
         return out
 
     def close(self) -> None:
