@@ -28,16 +28,22 @@ GENERATED_SECRETS = (
 )
 
 
+# What makes this machine a development one; the code's defaults are production's.
+DEVELOPMENT = {"PLATFORM_ENVIRONMENT": "development", "AUTH_DEV_TOKENS": "true"}
+
+
 def ensure_local_secrets(path: Path = LOCAL_ENV_FILE) -> None:
-    """Generate development secrets once, into a git-ignored file readable only by us."""
+    """Generate development secrets once, into a git-ignored file readable only by us, and
+    declare the machine a development one (dev sign-in on) unless the environment says otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.exists() else ""
     present = {line.split("=", 1)[0] for line in existing.splitlines() if "=" in line}
-    missing = [name for name in GENERATED_SECRETS if name not in present and name not in os.environ]
+    wanted = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS} | DEVELOPMENT
+    missing = {k: v for k, v in wanted.items() if k not in present and k not in os.environ}
     if missing:
         with path.open("a") as out:
-            for name in missing:
-                out.write(f"{name}={secrets.token_urlsafe(32)}\n")
+            for name, value in missing.items():
+                out.write(f"{name}={value}\n")
     if path.exists():
         path.chmod(0o600)
 

@@ -132,8 +132,9 @@ class AuthSettings(BaseSettings):
 
     token_secret: SecretStr = SecretStr("")
     token_ttl_s: int = 3600
-    # Development sign-in (POST /v1/auth/dev-token); never on in production.
-    dev_tokens: bool = True
+    # Development sign-in (POST /v1/auth/dev-token): a token for any user and role. Off unless
+    # asked for (`make up` asks for it in .cache/local.env); refused in production.
+    dev_tokens: bool = False
 
 
 class PaymentsSettings(BaseSettings):
@@ -243,7 +244,9 @@ class LocalPlatformSettings(BaseSettings):
     model_config = _config("PLATFORM_")
 
     cache_dir: Path = REPO_ROOT / ".cache"
-    environment: Literal["development", "test", "production"] = "development"
+    # Fails closed: a deployment that names no environment gets production's checks.
+    # `make up` declares this machine a development one in .cache/local.env.
+    environment: Literal["development", "test", "production"] = "production"
     # False: `make up` starts nothing and only checks, creates topics and migrates (docker
     # compose, or services run by someone else).
     manage: bool = True
@@ -287,6 +290,8 @@ class Settings(BaseSettings):
                 raise ValueError("AUTH_TOKEN_SECRET must be set (32+ characters) in production")
             if len(self.media.ingest_secret.get_secret_value()) < 32:
                 raise ValueError("MEDIA_INGEST_SECRET must be set (32+ characters) in production")
+            if len(self.payments.webhook_secret.get_secret_value()) < 32:
+                raise ValueError("PAYMENTS_WEBHOOK_SECRET must be set (32+ characters) in production")
             if self.auth.dev_tokens:
                 raise ValueError("AUTH_DEV_TOKENS must be false in production")
         return self

@@ -31,10 +31,13 @@ ON CONFLICT (topup_id) DO NOTHING;
 SELECT topup_id, user_id, amount_cents, currency, coins, payment_instrument_id FROM wallet_topups
 WHERE topup_id = %(topup_id)s;
 
--- name: record_webhook
+-- name: claim_webhook
 INSERT INTO payment_webhook_events (id, type, topup_id) VALUES (%(id)s, %(type)s, %(topup_id)s)
 ON CONFLICT (id) DO NOTHING
 RETURNING id;
 
 -- name: webhook_seen
-SELECT type, topup_id FROM payment_webhook_events WHERE id = %(id)s;
+SELECT type, topup_id, completed_at IS NOT NULL FROM payment_webhook_events WHERE id = %(id)s;
+
+-- name: complete_webhook
+UPDATE payment_webhook_events SET completed_at = now() WHERE id = %(id)s AND completed_at IS NULL;

@@ -28,6 +28,7 @@ from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
 from serving.api.stream_routes import router as stream_router
+from serving.auth.tokens import require_secret
 from serving.exceptions import ApiProblem
 from serving.web.pages import router as web_router
 from streams.broadcast.keys import StreamKeys
@@ -103,7 +104,9 @@ def unavailable_dependency(err: Exception) -> str:
 
 def create_app(settings: Settings, background: Sequence[Background] = ()) -> FastAPI:
     """``background`` tasks (a gateway node's heartbeat) run while the app serves, cancelled at
-    shutdown."""
+    shutdown. Refuses to build without strong signing secrets (tokens, payment webhooks)."""
+    require_secret(settings.auth.token_secret.get_secret_value(), "AUTH_TOKEN_SECRET")
+    require_secret(settings.payments.webhook_secret.get_secret_value(), "PAYMENTS_WEBHOOK_SECRET")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 
+from serving.api.params import UserQuery
 from serving.api.state import AppState, PrincipalDep, StateDep
 from serving.exceptions import Conflict, Forbidden, NotFound
 from streams.contracts.base import Role
@@ -25,7 +26,7 @@ def require_analyst(principal: Any) -> None:
 
 @router.get("/held-gifts")
 async def held_gifts(
-    state: StateDep, principal: PrincipalDep, limit: int = 100, sender_id: str | None = None
+    state: StateDep, principal: PrincipalDep, limit: int = 100, sender_id: UserQuery = None
 ) -> dict[str, Any]:
     """Undecided holds, oldest first; ``sender_id`` narrows them to one user's gifts."""
     require_analyst(principal)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from streams.contracts.base import Identifier
+from streams.contracts.base import Identifier, RoomId, UserId
 
 
 class Body(BaseModel):
@@ -38,8 +38,8 @@ class WebhookEvent(Body):
 
 
 class GiftBody(Body):
-    creator_id: Identifier
-    room_id: Identifier
+    creator_id: UserId
+    room_id: RoomId
     gift_sku: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     quantity: int = Field(default=1, ge=1, le=10_000)
 

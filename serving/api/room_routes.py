@@ -16,10 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from serving.api.params import RoomPath, UserPath
 from serving.api.state import AppState, PrincipalDep, StateDep
 from serving.auth.tokens import Principal
 from serving.exceptions import Conflict, Forbidden, Unprocessable
-from streams.contracts.base import Identifier, Role
+from streams.contracts.base import Role, RoomId, UserId
 from streams.contracts.chat import ChatMessageDeleted, RejectReason
 from streams.contracts.moderation import ModerationAction, ModerationKind, ParamValue
 from streams.ledger.model import derived_id
@@ -38,13 +39,13 @@ class _Body(BaseModel):
 
 
 class OpenRoom(_Body):
-    room_id: Identifier
+    room_id: RoomId
     title: Annotated[str, StringConstraints(max_length=200)] = ""
-    creator_id: Identifier | None = Field(default=None, description="Admins open rooms for a creator.")
+    creator_id: UserId | None = Field(default=None, description="Admins open rooms for a creator.")
 
 
 class UserTarget(_Body):
-    user_id: Identifier
+    user_id: UserId
     reason: Reason = ""
 
 
@@ -83,12 +84,12 @@ class Acting:
     role: Role
 
 
-async def as_moderator(room_id: str, state: StateDep, principal: PrincipalDep) -> Acting:
+async def as_moderator(room_id: RoomPath, state: StateDep, principal: PrincipalDep) -> Acting:
     room = await state.rooms.require(room_id)
     return Acting(room, principal, require_moderator(principal, room))
 
 
-async def as_owner(room_id: str, state: StateDep, principal: PrincipalDep) -> Acting:
+async def as_owner(room_id: RoomPath, state: StateDep, principal: PrincipalDep) -> Acting:
     room = await state.rooms.require(room_id)
     return Acting(room, principal, require_owner(principal, room))
 
@@ -160,38 +161,42 @@ async def open_room(body: OpenRoom, state: StateDep, principal: PrincipalDep) ->
 
 
 @router.get("/{room_id}")
-async def get_room(room_id: str, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
+async def get_room(room_id: RoomPath, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
     room = await state.rooms.require(room_id)
     return room_view(room, privileged=room.is_privileged(principal.user_id, admin=principal.has(Role.ADMIN)))
 
 
 @router.post("/{room_id}/close")
-async def close_room(room_id: str, acting: AsOwner, state: StateDep) -> dict[str, Any]:
+async def close_room(room_id: RoomPath, acting: AsOwner, state: StateDep) -> dict[str, Any]:
     await state.rooms.close(room_id)
     return await audit(state, acting, ModerationKind.CLOSE_ROOM)
 
 
 @router.post("/{room_id}/moderators")
-async def add_moderator(room_id: str, body: UserTarget, acting: AsOwner, state: StateDep) -> dict[str, Any]:
+async def add_moderator(
+    room_id: RoomPath, body: UserTarget, acting: AsOwner, state: StateDep
+) -> dict[str, Any]:
     await state.rooms.add_moderator(room_id, body.user_id, acting.principal.user_id)
     return await audit(state, acting, ModerationKind.ADD_MODERATOR, target=body.user_id)
 
 
 @router.delete("/{room_id}/moderators/{user_id}")
-async def remove_moderator(room_id: str, user_id: str, acting: AsOwner, state: StateDep) -> dict[str, Any]:
+async def remove_moderator(
+    room_id: RoomPath, user_id: UserPath, acting: AsOwner, state: StateDep
+) -> dict[str, Any]:
     await state.rooms.remove_moderator(room_id, user_id)
     return await audit(state, acting, ModerationKind.REMOVE_MODERATOR, target=user_id)
 
 
 @router.post("/{room_id}/bans")
-async def ban(room_id: str, body: UserTarget, acting: AsModerator, state: StateDep) -> dict[str, Any]:
+async def ban(room_id: RoomPath, body: UserTarget, acting: AsModerator, state: StateDep) -> dict[str, Any]:
     _not_the_owner(acting, body.user_id)
     await state.rooms.ban(room_id, body.user_id, acting.principal.user_id, reason=body.reason)
     return await audit(state, acting, ModerationKind.BAN, target=body.user_id, reason=body.reason)
 
 
 @router.post("/{room_id}/timeouts")
-async def timeout(room_id: str, body: Timeout, acting: AsModerator, state: StateDep) -> dict[str, Any]:
+async def timeout(room_id: RoomPath, body: Timeout, acting: AsModerator, state: StateDep) -> dict[str, Any]:
     _not_the_owner(acting, body.user_id)
     until = await state.rooms.ban(
         room_id, body.user_id, acting.principal.user_id, duration_s=body.duration_s, reason=body.reason
@@ -208,7 +213,7 @@ async def timeout(room_id: str, body: Timeout, acting: AsModerator, state: State
 
 
 @router.delete("/{room_id}/bans/{user_id}")
-async def unban(room_id: str, user_id: str, acting: AsModerator, state: StateDep) -> dict[str, Any]:
+async def unban(room_id: RoomPath, user_id: UserPath, acting: AsModerator, state: StateDep) -> dict[str, Any]:
     """Lifts a ban or a timeout."""
     await state.rooms.unban(room_id, user_id)
     return await audit(state, acting, ModerationKind.UNBAN, target=user_id)
@@ -216,7 +221,7 @@ async def unban(room_id: str, user_id: str, acting: AsModerator, state: StateDep
 
 @router.delete("/{room_id}/messages/{message_id}")
 async def delete_message(
-    room_id: str, message_id: uuid.UUID, acting: AsModerator, state: StateDep, reason: str = ""
+    room_id: RoomPath, message_id: uuid.UUID, acting: AsModerator, state: StateDep, reason: str = ""
 ) -> dict[str, Any]:
     """Removes the message for everyone in the room and from the reconnect history."""
     if len(reason) > 200:
@@ -235,7 +240,9 @@ async def delete_message(
 
 
 @router.put("/{room_id}/modes")
-async def set_modes(room_id: str, modes: RoomModes, acting: AsModerator, state: StateDep) -> dict[str, Any]:
+async def set_modes(
+    room_id: RoomPath, modes: RoomModes, acting: AsModerator, state: StateDep
+) -> dict[str, Any]:
     await state.rooms.set_modes(room_id, modes)
     params: dict[str, ParamValue] = dict(modes.model_dump())
     return await audit(state, acting, ModerationKind.SET_MODES, params=params)
@@ -243,7 +250,7 @@ async def set_modes(room_id: str, modes: RoomModes, acting: AsModerator, state: 
 
 @router.put("/{room_id}/banned-terms")
 async def set_banned_terms(
-    room_id: str, body: BannedTerms, acting: AsModerator, state: StateDep
+    room_id: RoomPath, body: BannedTerms, acting: AsModerator, state: StateDep
 ) -> dict[str, Any]:
     terms = await state.rooms.set_banned_terms(room_id, body.terms)
     result = await audit(state, acting, ModerationKind.SET_BANNED_TERMS, params={"count": len(terms)})
@@ -252,7 +259,7 @@ async def set_banned_terms(
 
 @router.get("/{room_id}/held")
 async def held_messages(
-    room_id: str, acting: AsModerator, state: StateDep, limit: int = 100
+    room_id: RoomPath, acting: AsModerator, state: StateDep, limit: int = 100
 ) -> dict[str, Any]:
     held = await state.chat_holds.open(room_id, min(max(limit, 1), 500))
     return {
@@ -272,7 +279,7 @@ async def held_messages(
 
 @router.post("/{room_id}/held/{message_id}/{decision}")
 async def decide_held(
-    room_id: str, message_id: uuid.UUID, decision: str, acting: AsModerator, state: StateDep
+    room_id: RoomPath, message_id: uuid.UUID, decision: str, acting: AsModerator, state: StateDep
 ) -> dict[str, Any]:
     """``approve`` publishes the message to the room; ``deny`` tells its sender it was refused."""
     if decision not in ("approve", "deny"):

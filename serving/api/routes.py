@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serving.api.idempotency import SQL
 from serving.api.models import (
@@ -23,11 +23,12 @@ from serving.api.models import (
     TopUpResponse,
     WebhookEvent,
 )
+from serving.api.params import UserPath, UserQuery
 from serving.api.state import AppState, IdempotencyKey, PrincipalDep, StateDep, require_self_or
 from serving.api.webhooks import verify as verify_webhook
 from serving.auth.tokens import issue
 from serving.exceptions import Forbidden, NotFound, Unprocessable
-from streams.contracts.base import Role
+from streams.contracts.base import Role, UserId
 from streams.contracts.codec import describe
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRequested
@@ -52,19 +53,25 @@ def respond(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else {})
 
 
+class DevTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId
+    roles: list[Role] = Field(default=[Role.VIEWER], min_length=1, max_length=len(Role))
+
+
 @router.post("/auth/dev-token", tags=["auth"])
 async def dev_token(state: StateDep, request: Request) -> dict[str, str]:
-    """Development sign-in: a token for any user and roles. Disabled in production."""
+    """Development sign-in: a token for any user and roles. Off unless AUTH_DEV_TOKENS is set
+    (`make up` sets it for this machine); refused in production."""
     if not state.settings.auth.dev_tokens:
         raise NotFound("dev tokens are disabled")
-    body = await request.json()
-    try:
-        roles = [Role(r) for r in body.get("roles", ["viewer"])]
-        user_id = str(body["user_id"])
-    except (KeyError, ValueError) as err:
-        raise Unprocessable(f"give user_id and roles from {[r.value for r in Role]} ({err})") from None
+    body: DevTokenRequest = parse(DevTokenRequest, await request.body())
     token = issue(
-        state.settings.auth.token_secret.get_secret_value(), user_id, roles, state.settings.auth.token_ttl_s
+        state.settings.auth.token_secret.get_secret_value(),
+        body.user_id,
+        body.roles,
+        state.settings.auth.token_ttl_s,
     )
     return {"token": token}
 
@@ -172,33 +179,38 @@ async def payment_webhook(
     state: StateDep,
     signature: Annotated[str | None, Header(alias="Payments-Signature")] = None,
 ) -> dict[str, Any]:
-    """Apply a provider event once per provider event id. Apply, publish, then record: the
-    ledger operation and the outcome event are idempotent (ids derived from the top-up), so a
-    provider retry after any failure redoes them harmlessly, and the id is recorded only once
-    the outcome is on Kafka (recording first lost the capture event when a publish timed out).
-    An id seen before for another type or top-up is refused, never applied."""
+    """Apply a provider event once per provider event id: claim the id, apply, publish, complete.
+    The claim names the event's type and top-up before any money moves, so the same id sent as
+    another type (a captured id re-sent as a refund) is refused, never applied, even while the
+    first is still in flight. The ledger operation and the outcome event are idempotent (ids
+    derived from the top-up), so a provider retry of a claimed but unfinished event (the publish
+    timed out, the process died) redoes them harmlessly; only a completed one answers duplicate."""
     raw = await request.body()
     payments = state.settings.payments
     verify_webhook(payments.webhook_secret.get_secret_value(), signature, raw, payments.webhook_tolerance_s)
     event: WebhookEvent = parse(WebhookEvent, raw)
+    claim = {"id": event.id, "type": event.type, "topup_id": event.topup_id}
     async with state.pool.connection() as conn:
-        seen = await (await conn.execute(SQL["webhook_seen"], {"id": event.id})).fetchone()
         row = await (await conn.execute(SQL["topup"], {"topup_id": event.topup_id})).fetchone()
+        if row is None:
+            raise NotFound(f"no top-up {event.topup_id}")
+        claimed = await (await conn.execute(SQL["claim_webhook"], claim)).fetchone()
+        seen = (
+            None if claimed else await (await conn.execute(SQL["webhook_seen"], {"id": event.id})).fetchone()
+        )
     if seen is not None:
         if (seen[0], seen[1]) != (event.type, event.topup_id):
             raise Unprocessable(
                 f"webhook event {event.id} was received before as {seen[0]} of top-up {seen[1]}; "
-                "an event id names one event"
+                "an event id names one event",
+                reason="webhook_id_reused",
             )
-        return {"received": True, "duplicate": True}
-    if row is None:
-        raise NotFound(f"no top-up {event.topup_id}")
+        if seen[2]:
+            return {"received": True, "duplicate": True}
     outcome = await apply_webhook(state, event, row)
     await state.producer.send(outcome)
     async with state.pool.connection() as conn:
-        await conn.execute(
-            SQL["record_webhook"], {"id": event.id, "type": event.type, "topup_id": event.topup_id}
-        )
+        await conn.execute(SQL["complete_webhook"], {"id": event.id})
     return {"received": True, "duplicate": False}
 
 
@@ -302,7 +314,7 @@ async def send_gift(
 
 
 @router.get("/wallet/balance", response_model=Balance, tags=["wallet"])
-async def balance(state: StateDep, principal: PrincipalDep, user_id: str | None = None) -> Balance:
+async def balance(state: StateDep, principal: PrincipalDep, user_id: UserQuery = None) -> Balance:
     user = user_id or principal.user_id
     require_self_or(principal, user, Role.FINANCE, Role.ADMIN)
     wallet = await state.ledger.balance(account(AccountKind.USER_COINS, user))
@@ -321,7 +333,7 @@ async def balance(state: StateDep, principal: PrincipalDep, user_id: str | None 
 async def statement(
     state: StateDep,
     principal: PrincipalDep,
-    user_id: str | None = None,
+    user_id: UserQuery = None,
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Statement:
@@ -351,7 +363,7 @@ async def _statement(state: StateDep, account_id: str, cursor: int, limit: int) 
 
 
 @router.get("/creators/{creator_id}/earnings", response_model=Earnings, tags=["creators"])
-async def earnings(creator_id: str, state: StateDep, principal: PrincipalDep) -> Earnings:
+async def earnings(creator_id: UserPath, state: StateDep, principal: PrincipalDep) -> Earnings:
     if principal.user_id != creator_id and not principal.has(Role.FINANCE, Role.ADMIN):
         raise Forbidden("a creator sees only their own earnings; finance and admin see all")
     totals = await state.ledger.balance(account(AccountKind.CREATOR_EARNINGS, creator_id))

@@ -19,16 +19,16 @@ import asyncio
 import hmac
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header
 from pydantic import Field, ValidationError
 
 from serving.api.models import Body
+from serving.api.params import StreamPath
 from serving.api.state import PrincipalDep, StateDep
 from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
 from streams.broadcast.keys import KeyRefused
-from streams.contracts.base import Identifier, Role
-from streams.contracts.codec import describe
+from streams.contracts.base import Identifier, Role, RoomId
+from streams.contracts.codec import describe, from_json_values
 from streams.contracts.qos import PlaybackBeacon
 from streams.ledger.model import derived_id
 
@@ -39,7 +39,7 @@ ENVELOPE = ("event_id", "event_type", "schema_version", "occurred_at", "producer
 
 
 class GoLive(Body):
-    room_id: Identifier
+    room_id: RoomId
 
 
 class Authorize(Body):
@@ -85,7 +85,7 @@ async def go_live(body: GoLive, state: StateDep, principal: PrincipalDep) -> dic
 
 
 @router.delete("/v1/streams/{stream_id}/key", status_code=204)
-async def revoke_key(stream_id: str, state: StateDep, principal: PrincipalDep) -> None:
+async def revoke_key(stream_id: StreamPath, state: StateDep, principal: PrincipalDep) -> None:
     stream = await state.stream_keys.stream(stream_id)
     if stream is None:
         raise NotFound(f"no stream {stream_id}")
@@ -113,7 +113,7 @@ async def authorize(
 
 
 @router.get("/v1/streams/{stream_id}/playback")
-async def playback(stream_id: str, state: StateDep, principal: PrincipalDep) -> dict[str, str]:
+async def playback(stream_id: StreamPath, state: StateDep, principal: PrincipalDep) -> dict[str, str]:
     stream = await state.stream_keys.stream(stream_id)
     if stream is None:
         raise NotFound(f"no stream {stream_id}")
@@ -152,7 +152,7 @@ async def qos(body: BeaconBatch, state: StateDep, principal: PrincipalDep) -> di
             "event_id": str(derived_id("qos", sid, sn)),
         }
         try:
-            beacons.append(PlaybackBeacon.model_validate_json(orjson.dumps(wire)))
+            beacons.append(from_json_values(PlaybackBeacon, **wire))
         except ValidationError as err:
             raise Unprocessable(f"beacons[{i}]: {describe(err)}") from None
     sessions = await state.playback.owner(sorted({b.sid for b in beacons}))

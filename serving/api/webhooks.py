@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import time
 
+from serving.auth.tokens import require_secret
 from serving.exceptions import ApiProblem, Unauthorized
 
 
@@ -17,6 +18,7 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 
 def verify(secret: str, header: str | None, body: bytes, tolerance_s: int, now: float | None = None) -> None:
+    require_secret(secret, "PAYMENTS_WEBHOOK_SECRET")  # an empty key would verify anyone's signature
     if not header:
         raise Unauthorized("missing Payments-Signature header")
     try:

@@ -15,6 +15,23 @@ from dataclasses import dataclass
 
 from serving.exceptions import Unauthorized
 from streams.contracts.base import Role
+from streams.exceptions import PlatformError
+
+# An HMAC key shorter than this (an empty one above all) lets anyone sign: refused everywhere.
+MIN_SECRET_CHARS = 32
+
+
+class WeakSecret(PlatformError):
+    """A signing secret that is missing or too short: a configuration error, never a 401."""
+
+
+def require_secret(secret: str, name: str) -> str:
+    if len(secret) < MIN_SECRET_CHARS:
+        raise WeakSecret(
+            f"{name} must be set to {MIN_SECRET_CHARS}+ characters (`python -m ops secrets` writes"
+            " development ones to .cache/local.env)"
+        )
+    return secret
 
 
 def _b64(data: bytes) -> str:
@@ -29,12 +46,14 @@ def _unb64(text: str) -> bytes:
 class Principal:
     user_id: str
     roles: frozenset[Role]
+    expires_at: int = 0  # the token's exp (unix seconds): a socket it opened ends then
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
 
 
 def issue(secret: str, user_id: str, roles: list[Role], ttl_s: int = 3600, now: float | None = None) -> str:
+    require_secret(secret, "AUTH_TOKEN_SECRET")
     issued = int(now if now is not None else time.time())
     claims = {"sub": user_id, "roles": sorted(r.value for r in roles), "iat": issued, "exp": issued + ttl_s}
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
@@ -43,6 +62,7 @@ def issue(secret: str, user_id: str, roles: list[Role], ttl_s: int = 3600, now: 
 
 
 def verify(secret: str, token: str, now: float | None = None) -> Principal:
+    require_secret(secret, "AUTH_TOKEN_SECRET")
     try:
         body, signature = token.split(".")
         expected = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
@@ -51,7 +71,7 @@ def verify(secret: str, token: str, now: float | None = None) -> Principal:
         claims = json.loads(_unb64(body))
         if int(claims["exp"]) < int(now if now is not None else time.time()):
             raise Unauthorized("token has expired")
-        return Principal(str(claims["sub"]), frozenset(Role(r) for r in claims["roles"]))
+        return Principal(str(claims["sub"]), frozenset(Role(r) for r in claims["roles"]), int(claims["exp"]))
     except Unauthorized:
         raise
     except (ValueError, KeyError, TypeError) as err:

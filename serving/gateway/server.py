@@ -10,13 +10,13 @@ refused. Events: ``join`` {room_id, last_message_id?}, ``leave`` {room_id}, ``ch
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import orjson
 import socketio
 import structlog
 from fastapi import FastAPI
@@ -31,7 +31,7 @@ from serving.gateway.recovery import RecoveringRedisManager
 from streams.bus.retry import TRANSIENT
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
-from streams.contracts.codec import describe
+from streams.contracts.codec import describe, from_json_values
 from streams.contracts.gifts import GiftRequested
 from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
@@ -49,12 +49,6 @@ REACTIONS_BURST = 40.0
 ROLE_PRIORITY = (Role.ADMIN, Role.MODERATOR, Role.CREATOR, Role.VIEWER)
 
 E = TypeVar("E", bound=Event)
-
-
-def from_client(model: type[E], **fields: Any) -> E:
-    """Validate client-sent values as they came over the wire (JSON rules: an enum by its value,
-    no number-from-string coercion), raising ValidationError with the field named."""
-    return model.model_validate_json(orjson.dumps(fields))
 
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -93,6 +87,30 @@ def register(
     def refuse(reason: str) -> dict[str, Any]:
         return {"ok": False, "reason": reason}
 
+    # A socket lives no longer than the token it connected with: it is disconnected when the
+    # token expires (the client reconnects with a fresh one), and an event that races the timer
+    # is refused with ``token_expired``.
+    expiry_timers: dict[str, asyncio.TimerHandle] = {}
+    ending: set[asyncio.Task[None]] = set()
+
+    def end(sid: str) -> None:
+        task = asyncio.get_running_loop().create_task(sio.disconnect(sid))
+        ending.add(task)
+        task.add_done_callback(ending.discard)
+
+    def authenticated(handler: Handler) -> Handler:
+        guarded = acks_outages(handler)
+
+        @functools.wraps(handler)
+        async def run(sid: str, data: Any) -> dict[str, Any]:
+            session = await sio.get_session(sid)
+            if session.get("expires_at", 0) <= time.time():
+                end(sid)
+                return refuse("token_expired")
+            return await guarded(sid, data)
+
+        return run
+
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> None:
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
@@ -113,8 +131,11 @@ def register(
                 "rooms": [],
                 "bucket": TokenBucket(limits.socket_chat_per_s, limits.socket_chat_burst),
                 "reactions": TokenBucket(REACTIONS_PER_S, REACTIONS_BURST),
+                "expires_at": principal.expires_at,
             },
         )
+        delay = max(0.0, principal.expires_at - time.time())
+        expiry_timers[sid] = asyncio.get_running_loop().call_later(delay, end, sid)
 
     async def left(sid: str, user_id: str, room: str, reason: LeaveReason) -> None:
         await state().producer.send(
@@ -130,12 +151,15 @@ def register(
 
     @sio.event  # type: ignore[untyped-decorator]
     async def disconnect(sid: str, *args: Any) -> None:
+        timer = expiry_timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
         session = await sio.get_session(sid)
         for room in session.get("rooms", []):
             await left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
 
     @sio.event  # type: ignore[untyped-decorator]
-    @acks_outages
+    @authenticated
     async def join(sid: str, data: Any) -> dict[str, Any]:
         """``{room_id, last_message_id?}``: with the id of the last message seen, the socket first
         receives what it missed (``chat`` events, in order, once), then live events."""
@@ -146,7 +170,7 @@ def register(
         if last is not None and not (isinstance(last, str) and 0 < len(last) <= 64):
             return refuse("last_message_id: the id of the last chat message you received")
         try:
-            event = from_client(
+            event = from_json_values(
                 PresenceJoined,
                 room_id=data.get("room_id"),
                 user_id=session["user_id"],
@@ -187,7 +211,7 @@ def register(
         }
 
     @sio.event  # type: ignore[untyped-decorator]
-    @acks_outages
+    @authenticated
     async def leave(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         room = data.get("room_id") if isinstance(data, dict) else None
@@ -201,7 +225,7 @@ def register(
         return {"ok": True}
 
     @sio.event  # type: ignore[untyped-decorator]
-    @acks_outages
+    @authenticated
     async def chat(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         if not isinstance(data, dict):
@@ -214,7 +238,7 @@ def register(
         roles = set(session["roles"])
         role = next((r for r in ROLE_PRIORITY if r.value in roles), Role.VIEWER)
         try:
-            event = from_client(
+            event = from_json_values(
                 ChatMessageSubmitted,
                 message_id=uuid.uuid4(),
                 room_id=data.get("room_id"),
@@ -229,7 +253,7 @@ def register(
         return {"ok": True, "message_id": str(event.message_id), "event_id": str(event.event_id)}
 
     @sio.event  # type: ignore[untyped-decorator]
-    @acks_outages
+    @authenticated
     async def react(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
@@ -238,7 +262,7 @@ def register(
         if wait:
             return {"ok": False, "reason": "rate_limited", "retry_after_ms": int(wait * 1000)}
         try:
-            event = from_client(
+            event = from_json_values(
                 ReactionSubmitted,
                 room_id=data.get("room_id"),
                 user_id=session["user_id"],
@@ -251,7 +275,7 @@ def register(
         return {"ok": True}
 
     @sio.event  # type: ignore[untyped-decorator]
-    @acks_outages
+    @authenticated
     async def send_gift(sid: str, data: Any) -> dict[str, Any]:
         """Like POST /v1/gifts: ``client_id`` is the idempotency key (a resend is the same gift)."""
         session = await sio.get_session(sid)
@@ -273,7 +297,7 @@ def register(
         gift_id = derived_id("api-gift", session["user_id"], str(data["client_id"]))
         try:
             quantity = data.get("quantity", 1)
-            event = from_client(
+            event = from_json_values(
                 GiftRequested,
                 event_id=derived_id("gift-requested", gift_id),
                 gift_id=gift_id,

@@ -38,8 +38,13 @@ Identifier = Annotated[
 ]
 """User, room, stream, creator and account ids: short, printable, no spaces."""
 
-RoomId = Identifier
-UserId = Identifier
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+"""Room, user and stream ids. They name keys in the stores (``room:{r}:ban:{u}``), so unlike
+other identifiers they have no ``:``: one tenant's id can never spell another's key."""
+
+RoomId = Name
+UserId = Name
 Coins = Annotated[int, Field(ge=0, le=10**12)]
 """A non-negative amount of virtual coins (integers only: money is never a float)."""
 Cents = Annotated[int, Field(ge=0, le=10**12)]

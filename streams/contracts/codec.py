@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import Field, TypeAdapter, ValidationError
+import orjson
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from streams.contracts.base import ENVELOPE_REQUIRED_ON_WIRE, Event
 from streams.exceptions import ContractViolation
@@ -16,8 +18,22 @@ _ENVELOPE = frozenset(ENVELOPE_REQUIRED_ON_WIRE)
 MAX_REASON_CHARS = 1000
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def encode(event: Event) -> bytes:
     return event.model_dump_json().encode()
+
+
+def from_json_values(model: type[M], /, **fields: Any) -> M:
+    """Validate values a client sent as JSON by JSON's rules (an enum by its value, no number
+    from a string), raising ValidationError with the field named. An integer too large for
+    64 bits reaches the model's range check (a clear error) instead of failing the encoder."""
+    try:
+        raw = orjson.dumps(fields)
+    except orjson.JSONEncodeError:
+        raw = json.dumps(fields, default=str).encode()
+    return model.model_validate_json(raw)
 
 
 @lru_cache(maxsize=256)

@@ -50,8 +50,8 @@ class PlaybackBeacon(Event):
     e: BeaconEvent = Field(description="What happened.")
     sid: Identifier = Field(description="CMCD sid: playback session id.")
     cid: Identifier = Field(description="CMCD cid: content (stream) id.")
-    sn: int = Field(ge=0, description="CMCD sn: beacon sequence number within the session.")
-    ts: int = Field(ge=0, description="CMCD ts: player wall clock, ms since the epoch.")
+    sn: int = Field(ge=0, le=2**31 - 1, description="CMCD sn: beacon sequence number within the session.")
+    ts: int = Field(ge=0, le=2**53, description="CMCD ts: player wall clock, ms since the epoch.")
     viewer_id: Identifier | None = None
     br: Kbps | None = Field(default=None, description="CMCD br: encoded bitrate of the rendition.")
     bl: Millis | None = Field(default=None, description="CMCD bl: buffer length.")
@@ -59,7 +59,9 @@ class PlaybackBeacon(Event):
     pr: float | None = Field(default=None, ge=0, le=16, description="CMCD pr: playback rate.")
     ltc: Millis | None = Field(default=None, description="CMCD ltc: live latency.")
     sta: PlayerState | None = Field(default=None, description="CMCD sta: player state.")
-    dfa: int | None = Field(default=None, ge=0, description="CMCD dfa: dropped frames (absolute).")
+    dfa: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="CMCD dfa: dropped frames (absolute)."
+    )
     rendition: Annotated[str, StringConstraints(max_length=32)] | None = None
     startup_ms: Millis | None = Field(default=None, description="On start: request to first frame.")
     stall_ms: Millis | None = Field(default=None, description="On stall_end / heartbeat: time stalled.")

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from streams.postgres.named_sql import load
 from streams.rooms.model import Room, RoomModes, clean_terms
+from streams.store_keys import key_part
 
 SQL = load(Path(__file__).with_name("rooms.sql"))
 
@@ -39,11 +40,11 @@ SENDER_BANNED = "sender_banned"
 
 
 def room_key(room_id: str) -> str:
-    return f"room:{room_id}"
+    return f"room:{key_part(room_id)}"
 
 
 def ban_key(room_id: str, user_id: str) -> str:
-    return f"room:{room_id}:ban:{user_id}"
+    return f"room:{key_part(room_id)}:ban:{key_part(user_id)}"
 
 
 def _text(value: bytes | str) -> str:

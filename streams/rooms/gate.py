@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from streams.contracts.chat import RejectReason
 from streams.rooms.directory import ban_key
 from streams.rooms.model import normalise
+from streams.store_keys import key_part
 
 GATE = """
 local prior = redis.call('GET', KEYS[6])
@@ -94,8 +95,8 @@ class ChatGate:
             digest = hashlib.blake2b(normalise(r.text).encode(), digest_size=12).hexdigest()
             keys = [
                 ban_key(r.room_id, r.user_id),
-                f"chat:rate:{r.room_id}:{r.user_id}",
-                f"chat:rate:*:{r.user_id}",
+                f"chat:rate:{key_part(r.room_id)}:{key_part(r.user_id)}",
+                f"chat:rate:*:{key_part(r.user_id)}",
                 f"chat:slow:{r.room_id}:{r.user_id}",
                 f"chat:uniq:{r.room_id}:{r.user_id}:{digest}",
                 f"chat:decided:{r.message_id}",

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from streams.store_keys import key_part
+
 APPEND = """
 local prior = redis.call('GET', KEYS[2])
 if prior then return {prior, 0} end
@@ -33,7 +35,7 @@ return redis.call('XDEL', KEYS[1], seq)
 
 
 def history_key(room_id: str) -> str:
-    return f"room:{room_id}:history"
+    return f"room:{key_part(room_id)}:history"
 
 
 def seq_key(message_id: str) -> str:

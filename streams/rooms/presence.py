@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from streams.store_keys import key_part
+
 ROOMS = "presence:rooms"
 
 
@@ -20,7 +22,7 @@ def node_key(instance: str) -> str:
 
 
 def members_key(room_id: str) -> str:
-    return f"presence:room:{room_id}"
+    return f"presence:room:{key_part(room_id)}"
 
 
 @dataclass(frozen=True)

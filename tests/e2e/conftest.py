@@ -3,15 +3,20 @@ gateway nodes as real processes."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from ops.js_clients import NODE_MODULES
 from serving.auth.tokens import issue
 from streams.contracts.base import Role
 from streams.settings import Settings
@@ -65,3 +70,20 @@ def open_room(url: str, config: Settings, room_id: str, creator_id: str) -> None
         f"{url}/v1/rooms", json={"room_id": room_id}, headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
     assert response.status_code == 201, response.text
+
+
+def run_js_client(script: str, **env: str) -> dict[str, Any]:
+    """Run one of this folder's socket.io-client scripts (the official JS client from npm) with
+    ``env``; the JSON object it prints last."""
+    assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
+    result = subprocess.run(
+        [shutil.which("node") or "node", str(Path(__file__).with_name(script))],
+        env={**os.environ, **env, "NODE_MODULES": str(NODE_MODULES)},
+        cwd=NODE_MODULES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return out

@@ -4,22 +4,17 @@ at connect, join, chat acknowledged and on Kafka, refusals with reasons, flood l
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from ops.js_clients import NODE_MODULES
 from serving.auth.tokens import issue
 from streams.bus.scan import find_record
 from streams.contracts.base import Role
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.settings import Settings
 from streams.topics import TOPICS
-from tests.e2e.conftest import open_room
+from tests.e2e.conftest import open_room, run_js_client
 
 
 @pytest.fixture
@@ -28,29 +23,18 @@ def gateway(start_gateway: Callable[[str], str]) -> str:
 
 
 def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Settings, unique: str) -> None:
-    assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
     room = f"room-{unique}"
     open_room(gateway, settings, room, f"creator-{unique}")
     token = issue(settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER])
-    result = subprocess.run(
-        [shutil.which("node") or "node", str(Path(__file__).with_name("socketio_client.mjs"))],
-        env={
-            **os.environ,
-            "GATEWAY_URL": gateway,
-            "TOKEN": token,
-            "EXPIRED_TOKEN": issue(
-                settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER], ttl_s=-1
-            ),
-            "ROOM": room,
-            "NODE_MODULES": str(NODE_MODULES),
-        },
-        cwd=NODE_MODULES.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = run_js_client(
+        "socketio_client.mjs",
+        GATEWAY_URL=gateway,
+        TOKEN=token,
+        EXPIRED_TOKEN=issue(
+            settings.auth.token_secret.get_secret_value(), f"viewer-{unique}", [Role.VIEWER], ttl_s=-1
+        ),
+        ROOM=room,
     )
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.strip().splitlines()[-1])
     assert "authentication required" in out["without_token"]
     assert "authentication failed" in out["forged_token"]
     assert "token has expired" in out["expired_token"]

@@ -67,15 +67,21 @@ def producer(wire: KafkaWire) -> EventProducer:
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API in process (its lifespan: PostgreSQL pool, Kafka producer, Redis)."""
+async def api_app(settings: Settings) -> AsyncIterator[Any]:
+    """The HTTP API's app in process, started (its lifespan: PostgreSQL pool, Kafka producer, Redis)."""
     from serving.api.app import create_app
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+        yield app
+
+
+@pytest.fixture
+async def api(api_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the in-process API."""
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        yield client
 
 
 def auth(settings: Settings, user: str, *roles: Role) -> dict[str, str]:

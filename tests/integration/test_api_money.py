@@ -53,7 +53,7 @@ async def test_requests_without_a_valid_token_are_refused(api: httpx.AsyncClient
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
     assert "bearer token" in r.json()["detail"]
-    forged = issue("not-the-secret", "u1", [Role.ADMIN])
+    forged = issue("not-the-secret-" + "x" * 32, "u1", [Role.ADMIN])
     r = await api.get("/v1/wallet/balance", headers={"Authorization": f"Bearer {forged}"})
     assert (r.status_code, r.json()["detail"]) == (401, "token signature is not valid")
     expired = issue(
