@@ -88,6 +88,9 @@ def _problem(status: int, detail: str, cache: str = NOT_YET) -> Response:
     )
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette:
     def stream_of(request: Request) -> LiveStream | None:
         return streams.get(request.path_params["stream"])
@@ -201,6 +204,10 @@ def create_origin(streams: LiveStreams, metrics: Callable[[], str]) -> Starlette
         return JSONResponse({"status": "ok", "live_streams": streams.live})
 
     async def prometheus(request: Request) -> Response:
+        # The origin faces viewers; its metrics name every live stream, so only a scraper on
+        # this host (loopback) reads them.
+        if request.client is None or request.client.host not in LOOPBACK:
+            return _problem(403, "metrics are served to loopback clients only")
         return PlainTextResponse(metrics(), media_type="text/plain; version=0.0.4")
 
     base = "/live/{stream}/{epoch}/{rendition}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
@@ -21,12 +22,13 @@ class Background:
             raise SystemExit(f"{self.files.name} died:\n{log_tail(self.files)}")
 
 
-def start_tool(settings: Settings, name: str, argv: list[str]) -> Background:
-    """Any program (``argv[0]`` on PATH), replacing a previous run of the same name."""
+def start_tool(settings: Settings, name: str, argv: list[str], secrets: Sequence[str] = ()) -> Background:
+    """Any program (``argv[0]`` on PATH), replacing a previous run of the same name; ``secrets``
+    in its arguments are masked in its log."""
     files = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir)
     stop(files)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return Background(files, spawn(files, argv, cwd=REPO_ROOT, env=env))
+    return Background(files, spawn(files, argv, cwd=REPO_ROOT, env=env, secrets=secrets))
 
 
 def start_background(settings: Settings, name: str, argv: list[str]) -> Background:

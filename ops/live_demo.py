@@ -74,7 +74,7 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
     _wait("the media service", lambda: httpx.get(f"{origin}/healthz", timeout=1).status_code == 200, service)
     stream = go_live(api_url, settings, CREATOR, ROOM)
     rtmp = f"{stream['obs']['server']}/{stream['stream_key']}"
-    publisher = start_tool(settings, "live-broadcast", broadcast_args(rtmp))
+    publisher = start_tool(settings, "live-broadcast", broadcast_args(rtmp), secrets=[stream["stream_key"]])
     _wait("the stream", lambda: httpx.get(stream["master_url"], timeout=10).status_code == 200, publisher)
     # The viewer joins a stream that is on air: two segments, more media than the hold-back.
     rung = stream["master_url"].removesuffix("master.m3u8") + _first_variant(

@@ -61,11 +61,17 @@ def spawn(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     user: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> int:
+    """Start ``argv`` detached, its output appended to its log after a line naming the command
+    (with each of ``secrets``, such as a stream key in a publish URL, masked)."""
     files.run_dir.mkdir(parents=True, exist_ok=True)
     files.log_dir.mkdir(parents=True, exist_ok=True)
+    command = " ".join(argv)
+    for secret in secrets:
+        command = command.replace(secret, "***")
     with files.log_file.open("ab") as log:
-        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {command}\n".encode())
         log.flush()
         proc = subprocess.Popen(
             list(argv),

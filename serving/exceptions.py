@@ -40,3 +40,12 @@ class Conflict(ApiProblem):
 class Unprocessable(ApiProblem):
     status = 422
     title = "Unprocessable request"
+
+
+class TooManyRequests(ApiProblem):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int, reason: str | None = None) -> None:
+        super().__init__(detail, reason)
+        self.retry_after_s = retry_after_s

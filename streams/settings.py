@@ -135,6 +135,10 @@ class AuthSettings(BaseSettings):
     # Development sign-in (POST /v1/auth/dev-token): a token for any user and role. Off unless
     # asked for (`make up` asks for it in .cache/local.env); refused in production.
     dev_tokens: bool = False
+    # Per client address and minute (429 beyond): failed authentications (bad tokens, bad
+    # webhook signatures) and dev sign-ins.
+    failed_auth_per_minute: int = Field(default=30, ge=1)
+    dev_tokens_per_minute: int = Field(default=60, ge=1)
 
 
 class PaymentsSettings(BaseSettings):

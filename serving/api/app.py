@@ -6,6 +6,7 @@ python -m serving.api [--host 127.0.0.1] [--port 8000]
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.api.auth_limits import AuthLimits
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
 from serving.api.room_routes import router as room_router
@@ -29,7 +31,7 @@ from serving.api.routes import problem, router
 from serving.api.state import AppState
 from serving.api.stream_routes import router as stream_router
 from serving.auth.tokens import require_secret
-from serving.exceptions import ApiProblem
+from serving.exceptions import ApiProblem, TooManyRequests
 from serving.web.pages import router as web_router
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
@@ -52,6 +54,10 @@ from streams.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+# A caller's own request id is kept only if it looks like one (it goes into logs and headers).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class RequestContext:
     """Pure ASGI middleware: a request id bound to every log line, echoed in X-Request-ID, and one
     canonical log line per request (BaseHTTPMiddleware stalls requests that read their body)."""
@@ -64,7 +70,8 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         started = time.monotonic()
         status = 500
 
@@ -72,7 +79,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -138,6 +149,9 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             presence=PresenceBoard(redis, node_ttl_s=settings.rooms.node_ttl_s),
             stream_keys=StreamKeys(pool),
             playback=PlaybackSessions(redis),
+            auth_limits=AuthLimits(
+                redis, settings.auth.failed_auth_per_minute, settings.auth.dev_tokens_per_minute
+            ),
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
@@ -161,7 +175,10 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
-        return problem(err.status, err.title, err.detail, request.url.path, err.reason)
+        response = problem(err.status, err.title, err.detail, request.url.path, err.reason)
+        if isinstance(err, TooManyRequests):
+            response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:

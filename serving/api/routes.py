@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from serving.api.auth_limits import client_address
 from serving.api.idempotency import SQL
 from serving.api.models import (
     Balance,
@@ -27,7 +28,7 @@ from serving.api.params import UserPath, UserQuery
 from serving.api.state import AppState, IdempotencyKey, PrincipalDep, StateDep, require_self_or
 from serving.api.webhooks import verify as verify_webhook
 from serving.auth.tokens import issue
-from serving.exceptions import Forbidden, NotFound, Unprocessable
+from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
 from streams.contracts.base import Role, UserId
 from streams.contracts.codec import describe
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
@@ -66,6 +67,7 @@ async def dev_token(state: StateDep, request: Request) -> dict[str, str]:
     (`make up` sets it for this machine); refused in production."""
     if not state.settings.auth.dev_tokens:
         raise NotFound("dev tokens are disabled")
+    await state.auth_limits.hit("dev-token", client_address(request))
     body: DevTokenRequest = parse(DevTokenRequest, await request.body())
     token = issue(
         state.settings.auth.token_secret.get_secret_value(),
@@ -187,7 +189,13 @@ async def payment_webhook(
     timed out, the process died) redoes them harmlessly; only a completed one answers duplicate."""
     raw = await request.body()
     payments = state.settings.payments
-    verify_webhook(payments.webhook_secret.get_secret_value(), signature, raw, payments.webhook_tolerance_s)
+    try:
+        verify_webhook(
+            payments.webhook_secret.get_secret_value(), signature, raw, payments.webhook_tolerance_s
+        )
+    except Unauthorized:
+        await state.auth_limits.hit("failed", client_address(request))
+        raise
     event: WebhookEvent = parse(WebhookEvent, raw)
     claim = {"id": event.id, "type": event.type, "topup_id": event.topup_id}
     async with state.pool.connection() as conn:

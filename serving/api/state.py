@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from serving.api.auth_limits import AuthLimits, client_address
 from serving.api.idempotency import IdempotencyStore
 from serving.auth.tokens import Principal, verify
 from serving.exceptions import Forbidden, Unauthorized
@@ -45,6 +46,7 @@ class AppState:
     presence: PresenceBoard
     stream_keys: StreamKeys
     playback: PlaybackSessions
+    auth_limits: AuthLimits
 
 
 async def get_state(request: Request) -> AppState:
@@ -56,13 +58,17 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 async def current_principal(
-    state: StateDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
-    return verify(
-        state.settings.auth.token_secret.get_secret_value(), authorization.removeprefix("Bearer ").strip()
-    )
+    try:
+        return verify(
+            state.settings.auth.token_secret.get_secret_value(), authorization.removeprefix("Bearer ").strip()
+        )
+    except Unauthorized:
+        await state.auth_limits.hit("failed", client_address(request))
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from serving.api.routes import check_gift_room
 from serving.api.state import AppState
 from serving.auth.tokens import verify
-from serving.exceptions import ApiProblem
+from serving.exceptions import ApiProblem, TooManyRequests
 from serving.gateway.limits import TokenBucket
 from serving.gateway.recovery import RecoveringRedisManager
 from streams.bus.retry import TRANSIENT
@@ -121,6 +121,10 @@ def register(
         try:
             principal = verify(state().settings.auth.token_secret.get_secret_value(), str(token))
         except ApiProblem as err:
+            try:
+                await state().auth_limits.hit("failed", str(environ.get("REMOTE_ADDR", "unknown")))
+            except TooManyRequests as limited:
+                raise socketio.exceptions.ConnectionRefusedError(f"rate_limited: {limited.detail}") from None
             raise socketio.exceptions.ConnectionRefusedError(f"authentication failed: {err.detail}") from None
         await sio.enter_room(sid, user_room(principal.user_id))
         await sio.save_session(

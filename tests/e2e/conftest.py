@@ -72,9 +72,11 @@ def open_room(url: str, config: Settings, room_id: str, creator_id: str) -> None
     assert response.status_code == 201, response.text
 
 
-def run_js_client(script: str, **env: str) -> dict[str, Any]:
+def run_js_client(
+    script: str, explain: Callable[[], str] = lambda: "", timeout_s: float = 60, **env: str
+) -> dict[str, Any]:
     """Run one of this folder's socket.io-client scripts (the official JS client from npm) with
-    ``env``; the JSON object it prints last."""
+    ``env``; the JSON object it prints last. ``explain`` adds to the message if it fails."""
     assert (NODE_MODULES / "socket.io-client").exists(), "run `make install` (installs socket.io-client)"
     result = subprocess.run(
         [shutil.which("node") or "node", str(Path(__file__).with_name(script))],
@@ -82,8 +84,8 @@ def run_js_client(script: str, **env: str) -> dict[str, Any]:
         cwd=NODE_MODULES.parent,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout_s,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr + explain()
     out: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return out

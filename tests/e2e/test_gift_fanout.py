@@ -3,18 +3,12 @@ viewer on node A as the room's gift animation, and the sender as a balance updat
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 from serving.auth.tokens import issue
 from streams.contracts.base import Role
 from streams.settings import Settings
-from tests.e2e.conftest import open_room
-from tests.e2e.test_gateway_socketio import NODE_MODULES
+from tests.e2e.conftest import open_room, run_js_client
 from tests.integration.conftest import Worker, fund
 
 
@@ -27,24 +21,17 @@ def test_a_settled_gift_reaches_the_room_and_the_sender_across_nodes(
     url_a, url_b = start_gateway("gw-a"), start_gateway("gw-b")
     open_room(url_a, settings, f"room-{unique}", creator)
     secret = settings.auth.token_secret.get_secret_value()
-    result = subprocess.run(
-        [shutil.which("node") or "node", str(Path(__file__).with_name("gift_fanout.mjs"))],
-        env={
-            **os.environ,
-            "NODE_MODULES": str(NODE_MODULES),
-            "URL_A": url_a,
-            "URL_B": url_b,
-            "ROOM": f"room-{unique}",
-            "CREATOR": creator,
-            "TOKEN_VIEWER": issue(secret, viewer, [Role.VIEWER]),
-            "TOKEN_SENDER": issue(secret, sender, [Role.VIEWER]),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = run_js_client(
+        "gift_fanout.mjs",
+        explain=lambda: worker.log()[-3000:],
+        timeout_s=120,
+        URL_A=url_a,
+        URL_B=url_b,
+        ROOM=f"room-{unique}",
+        CREATOR=creator,
+        TOKEN_VIEWER=issue(secret, viewer, [Role.VIEWER]),
+        TOKEN_SENDER=issue(secret, sender, [Role.VIEWER]),
     )
-    assert result.returncode == 0, result.stderr + worker.log()[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["ack"]["ok"] is True
     assert out["gift"]["gift_id"] == out["ack"]["gift_id"]
     assert (out["gift"]["sender_id"], out["gift"]["total_coins"], out["gift"]["quantity"]) == (sender, 20, 2)

@@ -130,3 +130,41 @@ async def test_a_beacon_number_beyond_64_bits_is_a_422(api: httpx.AsyncClient, s
     )
     assert r.status_code == 422, r.text
     assert "sn" in r.json()["detail"]
+
+
+async def test_the_viewer_page_talks_only_to_the_gateway_and_the_origin(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    page = await api.get("/watch/st_1")
+    assert page.status_code == 200
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";"))
+    origin = settings.media.public_origin_url.rstrip("/")
+    assert policy["connect-src"].split() == ["'self'", origin]
+    assert policy["frame-ancestors"] == "'none'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_guessing_credentials_is_slowed_to_a_few_tries_a_minute(
+    api_app: Any, settings: Settings, unique: str
+) -> None:
+    # Each test client gets its own address, so this one's failures touch no other test.
+    address = f"198.51.100.{int(unique[:6], 16) % 250 + 1}"
+    transport = httpx.ASGITransport(app=api_app, client=(address, 40000))
+    limit = settings.auth.failed_auth_per_minute
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        answers = [
+            (
+                await client.get("/v1/wallet/balance", headers={"Authorization": f"Bearer guess{i}.x"})
+            ).status_code
+            for i in range(limit + 3)
+        ]
+        assert answers[:limit] == [401] * limit
+        assert answers[limit:] == [429] * 3
+        limited = await client.get("/v1/wallet/balance", headers={"Authorization": "Bearer guess.x"})
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert 0 < int(limited.headers["retry-after"]) <= 60
+        # A valid token still works from there: only failures are limited.
+        assert (
+            await client.get("/v1/wallet/balance", headers=auth(settings, f"u-{unique}"))
+        ).status_code == 200
