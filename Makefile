@@ -13,7 +13,7 @@ STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
 PHONY_EXTRA := api worker relay sink media chaos chaos-long soak
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas bench-sink bench-ledger bench-fanout bench-media dagster clean
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-fanout bench-media dagster clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -75,10 +75,11 @@ test-unit: install ## unit tests only: no services, milliseconds each
 test-integration: up ## integration tests against the running platform
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-lint: install ## ruff lint + format check, mypy strict
+lint: install ## ruff lint + format check, mypy strict, the package rules (import-linter)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	.venv/bin/lint-imports
 
 format: install ## apply ruff's formatting and fixes
 	$(PY) -m ruff format .
@@ -89,6 +90,9 @@ typecheck: install
 
 schemas: install ## export a JSON Schema per event to build/schemas/
 	$(PY) -m streams.contracts.schemas build/schemas
+
+openapi: install ## export the HTTP API's OpenAPI document to docs/openapi.json (a test keeps it current)
+	$(PY) -m serving.api.openapi > docs/openapi.json
 
 chaos: up ## SIGKILL and restart each part under load, invariants per fault (CHAOS_RUNS=3 for three runs in a row)
 	$(PY) -m ops.chaos --runs $${CHAOS_RUNS:-1} --load-s $${CHAOS_LOAD_S:-12}

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import confluent_kafka
@@ -21,11 +22,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.api.auth_limits import AuthLimits
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
+from serving.api.openapi import install as install_openapi
 from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
@@ -172,12 +175,24 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     app.include_router(stream_router)
     app.include_router(web_router)
     app.add_middleware(RequestContext)
+    install_openapi(app)
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
         response = problem(err.status, err.title, err.detail, request.url.path, err.reason)
         if isinstance(err, TooManyRequests):
             response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own answers (a body that is not JSON, an unknown path, a method not allowed)
+        # are problems like every other error.
+        response = problem(
+            err.status_code, HTTPStatus(err.status_code).phrase, str(err.detail), request.url.path
+        )
+        for name, value in (err.headers or {}).items():
+            response.headers[name] = value
         return response
 
     @app.exception_handler(RequestValidationError)

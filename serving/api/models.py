@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from streams.contracts.base import Identifier, RoomId, UserId
+from streams.contracts.base import Identifier, NoNul, RoomId, UserId
 
 
 class Body(BaseModel):
@@ -30,11 +30,11 @@ class TopUpResponse(Body):
 
 
 class WebhookEvent(Body):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128), NoNul]
     type: Literal["payment.captured", "payment.failed", "charge.refunded", "charge.dispute.lost"]
     topup_id: uuid.UUID
     provider_ref: Identifier
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[str, StringConstraints(max_length=500), NoNul] = ""
 
 
 class GiftBody(Body):

@@ -20,7 +20,7 @@ from serving.api.params import RoomPath, UserPath
 from serving.api.state import AppState, PrincipalDep, StateDep
 from serving.auth.tokens import Principal
 from serving.exceptions import Conflict, Forbidden, Unprocessable
-from streams.contracts.base import Role, RoomId, UserId
+from streams.contracts.base import NoNul, Role, RoomId, UserId
 from streams.contracts.chat import ChatMessageDeleted, RejectReason
 from streams.contracts.moderation import ModerationAction, ModerationKind, ParamValue
 from streams.ledger.model import derived_id
@@ -31,7 +31,7 @@ from streams.rooms.moderation import acceptance, rejection
 router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
 PRODUCER = "api"
 
-Reason = Annotated[str, StringConstraints(max_length=200)]
+Reason = Annotated[str, StringConstraints(max_length=200), NoNul]
 
 
 class _Body(BaseModel):
@@ -40,7 +40,7 @@ class _Body(BaseModel):
 
 class OpenRoom(_Body):
     room_id: RoomId
-    title: Annotated[str, StringConstraints(max_length=200)] = ""
+    title: Annotated[str, StringConstraints(max_length=200), NoNul] = ""
     creator_id: UserId | None = Field(default=None, description="Admins open rooms for a creator.")
 
 
@@ -54,7 +54,9 @@ class Timeout(UserTarget):
 
 
 class BannedTerms(_Body):
-    terms: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(max_length=200)
+    terms: list[Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]] = Field(
+        max_length=200
+    )
 
 
 def _actor_role(principal: Principal, room: Room) -> Role:

@@ -24,6 +24,7 @@ from serving.api.models import (
     TopUpResponse,
     WebhookEvent,
 )
+from serving.api.openapi import raw_body
 from serving.api.params import UserPath, UserQuery
 from serving.api.state import AppState, IdempotencyKey, PrincipalDep, StateDep, require_self_or
 from serving.api.webhooks import verify as verify_webhook
@@ -61,7 +62,7 @@ class DevTokenRequest(BaseModel):
     roles: list[Role] = Field(default=[Role.VIEWER], min_length=1, max_length=len(Role))
 
 
-@router.post("/auth/dev-token", tags=["auth"])
+@router.post("/auth/dev-token", tags=["auth"], openapi_extra=raw_body(DevTokenRequest))
 async def dev_token(state: StateDep, request: Request) -> dict[str, str]:
     """Development sign-in: a token for any user and roles. Off unless AUTH_DEV_TOKENS is set
     (`make up` sets it for this machine); refused in production."""
@@ -78,7 +79,13 @@ async def dev_token(state: StateDep, request: Request) -> dict[str, str]:
     return {"token": token}
 
 
-@router.post("/wallet/topups", status_code=201, response_model=TopUpResponse, tags=["wallet"])
+@router.post(
+    "/wallet/topups",
+    status_code=201,
+    response_model=TopUpResponse,
+    tags=["wallet"],
+    openapi_extra=raw_body(TopUpRequest),
+)
 async def create_topup(
     request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
 ) -> JSONResponse:
@@ -175,7 +182,7 @@ async def screen_topup(state: Any, request: Request, user: str, topup_id: Any, b
         raise Forbidden("top-up refused by fraud rules: " + ", ".join(decision.decisive))
 
 
-@router.post("/payments/webhook", tags=["payments"])
+@router.post("/payments/webhook", tags=["payments"], openapi_extra=raw_body(WebhookEvent))
 async def payment_webhook(
     request: Request,
     state: StateDep,
@@ -283,7 +290,9 @@ async def check_gift_room(state: AppState, room_id: str, sender: str, creator: s
         raise Forbidden(f"you are banned or timed out in room {room_id}")
 
 
-@router.post("/gifts", status_code=202, response_model=GiftAccepted, tags=["gifts"])
+@router.post(
+    "/gifts", status_code=202, response_model=GiftAccepted, tags=["gifts"], openapi_extra=raw_body(GiftBody)
+)
 async def send_gift(
     request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
 ) -> JSONResponse:

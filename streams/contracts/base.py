@@ -51,7 +51,18 @@ Cents = Annotated[int, Field(ge=0, le=10**12)]
 """A non-negative amount of a fiat currency's minor unit."""
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """ISO 4217 alphabetic code."""
-ShortText = Annotated[str, StringConstraints(max_length=500)]
+
+
+def _storable_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_storable_text)
+"""Free text any store can hold: no NUL character (PostgreSQL text cannot, no client means one;
+pydantic already refuses lone surrogates)."""
+ShortText = Annotated[str, StringConstraints(max_length=500), NoNul]
 
 
 class Role(StrEnum):

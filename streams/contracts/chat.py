@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Event, Role, RoomId, ShortText, UserId
+from streams.contracts.base import Event, NoNul, Role, RoomId, ShortText, UserId
 
 MAX_CHAT_CHARS = 500
 
-ChatText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHAT_CHARS)]
+ChatText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHAT_CHARS), NoNul]
 
 
 class RejectReason(StrEnum):
@@ -35,7 +35,7 @@ class ChatMessageSubmitted(Event):
     room_id: RoomId
     user_id: UserId
     user_role: Role = Role.VIEWER
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul] | None = None
     text: ChatText
 
 
@@ -46,7 +46,7 @@ class ChatMessageAccepted(Event):
     room_id: RoomId
     user_id: UserId
     user_role: Role = Role.VIEWER
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul] | None = None
     text: ChatText
     released_by: UserId | None = Field(
         default=None, description="The moderator who approved it, when it was held first."

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Event, Identifier, ShortText
+from streams.contracts.base import Event, Identifier, NoNul, ShortText
 
 
 class FraudOutcome(StrEnum):
@@ -31,9 +31,9 @@ class FraudAlert(Event):
     outcome: FraudOutcome
     shadow: bool = Field(description="Shadow-mode rule: logged, not enforced.")
     subject_type: FraudSubject
-    subject_id: Annotated[str, StringConstraints(min_length=1, max_length=160)]
+    subject_id: Annotated[str, StringConstraints(min_length=1, max_length=160), NoNul]
     user_id: Identifier
-    reference_id: Annotated[str, StringConstraints(max_length=128)] = Field(
+    reference_id: Annotated[str, StringConstraints(max_length=128), NoNul] = Field(
         description="The gift or top-up that tripped the rule."
     )
     observed: int = Field(description="The measured value (count, coins, cents, share in basis points).")

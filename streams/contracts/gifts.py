@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from streams.contracts.base import Coins, Event, Identifier, RoomId, ShortText, UserId
+from streams.contracts.base import Coins, Event, Identifier, NoNul, RoomId, ShortText, UserId
 
 GiftSku = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -35,7 +35,7 @@ class GiftRequested(Event):
     unit_price_coins: Coins = Field(description="Catalog price at request time.")
     total_coins: Coins
     device_id: Identifier | None = None
-    ip: Annotated[str, StringConstraints(max_length=45)] | None = None
+    ip: Annotated[str, StringConstraints(max_length=45), NoNul] | None = None
 
     @model_validator(mode="after")
     def _total_matches(self) -> GiftRequested:
@@ -93,6 +93,6 @@ class GiftScreened(Event):
     unit_price_coins: Coins
     total_coins: Coins
     decision: Literal["allow", "review", "block"]
-    rules: tuple[Annotated[str, StringConstraints(max_length=64)], ...] = Field(
+    rules: tuple[Annotated[str, StringConstraints(max_length=64), NoNul], ...] = Field(
         default=(), description="Enforced rules that fired (shadow rules only raise alerts)."
     )

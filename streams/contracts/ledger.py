@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Event, UtcDatetime
+from streams.contracts.base import Event, NoNul, UtcDatetime
 
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[a-z_]+:[A-Za-z0-9_.:-]+$")
@@ -53,7 +53,7 @@ class LedgerPosted(Event):
     amount: int = Field(gt=0, le=10**12)
     debit_account: AccountId
     credit_account: AccountId
-    reference_id: Annotated[str, StringConstraints(max_length=128)] = Field(
+    reference_id: Annotated[str, StringConstraints(max_length=128), NoNul] = Field(
         description="What caused it: a gift id, top-up id or payout id."
     )
     posted_at: UtcDatetime

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Event, Role, RoomId, ShortText, UserId
+from streams.contracts.base import Event, NoNul, Role, RoomId, ShortText, UserId
 
 
 class ModerationKind(StrEnum):
@@ -25,7 +25,7 @@ class ModerationKind(StrEnum):
     CLOSE_ROOM = "close_room"
 
 
-ParamValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | list[str]
+ParamValue = Annotated[str, StringConstraints(max_length=500), NoNul] | int | bool | list[str]
 
 
 class ModerationAction(Event):
@@ -39,5 +39,7 @@ class ModerationAction(Event):
     target_user_id: UserId | None = None
     message_id: uuid.UUID | None = None
     duration_s: int | None = Field(default=None, ge=1, le=14 * 24 * 3600)
-    params: dict[Annotated[str, StringConstraints(max_length=64)], ParamValue] = Field(default_factory=dict)
+    params: dict[Annotated[str, StringConstraints(max_length=64), NoNul], ParamValue] = Field(
+        default_factory=dict
+    )
     reason: ShortText = ""

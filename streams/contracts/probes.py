@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Event, Identifier
+from streams.contracts.base import Event, Identifier, NoNul
 
 
 class PlatformProbe(Event):
@@ -14,4 +14,4 @@ class PlatformProbe(Event):
     schema_version: Literal[1] = 1
     run_id: Identifier = Field(description="Groups the probes of one canary or demo run.")
     seq: int = Field(ge=0)
-    note: Annotated[str, StringConstraints(max_length=200)] = ""
+    note: Annotated[str, StringConstraints(max_length=200), NoNul] = ""

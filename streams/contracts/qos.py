@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from streams.contracts.base import Event, Identifier, ShortText
+from streams.contracts.base import Event, Identifier, NoNul, ShortText
 
 
 class BeaconEvent(StrEnum):
@@ -62,15 +62,15 @@ class PlaybackBeacon(Event):
     dfa: int | None = Field(
         default=None, ge=0, le=2**31 - 1, description="CMCD dfa: dropped frames (absolute)."
     )
-    rendition: Annotated[str, StringConstraints(max_length=32)] | None = None
+    rendition: Annotated[str, StringConstraints(max_length=32), NoNul] | None = None
     startup_ms: Millis | None = Field(default=None, description="On start: request to first frame.")
     stall_ms: Millis | None = Field(default=None, description="On stall_end / heartbeat: time stalled.")
     play_ms: Millis | None = Field(default=None, description="On heartbeat: time playing since last.")
     fatal: bool | None = Field(default=None, description="On error: playback cannot continue.")
     before_start: bool | None = Field(default=None, description="On error / end: before first frame.")
-    error_code: Annotated[str, StringConstraints(max_length=64)] | None = None
+    error_code: Annotated[str, StringConstraints(max_length=64), NoNul] | None = None
     reason: ShortText | None = Field(default=None, description="On end: why playback ended.")
-    user_agent: Annotated[str, StringConstraints(max_length=256)] | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=256), NoNul] | None = None
 
     @model_validator(mode="after")
     def _event_fields(self) -> PlaybackBeacon:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from streams.contracts.base import Cents, Coins, CurrencyCode, Event, Identifier, ShortText, UserId
+from streams.contracts.base import Cents, Coins, CurrencyCode, Event, Identifier, NoNul, ShortText, UserId
 
 
 class ClawbackKind(StrEnum):
@@ -26,7 +26,7 @@ class TopUpPending(Event):
     coins: Coins = Field(gt=0)
     payment_instrument_id: Identifier
     device_id: Identifier | None = None
-    ip: Annotated[str, StringConstraints(max_length=45)] | None = None
+    ip: Annotated[str, StringConstraints(max_length=45), NoNul] | None = None
 
 
 class TopUpCaptured(Event):

@@ -9,13 +9,13 @@ redelivered message gets the same answer and is not counted twice.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from streams.contracts.chat import RejectReason
 from streams.rooms.directory import ban_key
 from streams.rooms.model import normalise
+from streams.rooms.moderation import PASS, GateRequest, GateResult
 from streams.store_keys import key_part
 
 GATE = """
@@ -56,29 +56,6 @@ REASONS = {
     "duplicate": (RejectReason.DUPLICATE, "unique chat: you sent this message recently"),
     "rate_limited": (RejectReason.RATE_LIMITED, "too many messages: slow down"),
 }
-
-
-@dataclass(frozen=True)
-class GateRequest:
-    message_id: str
-    room_id: str
-    user_id: str
-    text: str
-    room_limit: int
-    global_limit: int
-    window_s: int
-    slow_mode_s: int
-    unique_s: int
-
-
-@dataclass(frozen=True)
-class GateResult:
-    reason: RejectReason | None
-    detail: str = ""
-    retry_after_ms: int | None = None
-
-
-PASS = GateResult(None)
 
 
 class ChatGate:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from streams.contracts.base import Event, Role
@@ -20,9 +21,31 @@ from streams.contracts.chat import (
     RejectReason,
 )
 from streams.ledger.model import derived_id
-from streams.rooms.gate import GateRequest, GateResult
 from streams.rooms.model import Room, Verdict, judge_content
 from streams.settings import RoomSettings
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    message_id: str
+    room_id: str
+    user_id: str
+    text: str
+    room_limit: int
+    global_limit: int
+    window_s: int
+    slow_mode_s: int
+    unique_s: int
+
+
+@dataclass(frozen=True)
+class GateResult:
+    reason: RejectReason | None
+    detail: str = ""
+    retry_after_ms: int | None = None
+
+
+PASS = GateResult(None)
 
 
 class Rooms(Protocol):

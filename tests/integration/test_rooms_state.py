@@ -12,9 +12,10 @@ from redis.asyncio import Redis
 
 from streams.contracts.chat import RejectReason
 from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom, ban_key, room_key
-from streams.rooms.gate import ChatGate, GateRequest
+from streams.rooms.gate import ChatGate
 from streams.rooms.history import ChatHistory
 from streams.rooms.model import RoomModes
+from streams.rooms.moderation import GateRequest
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 

@@ -13,9 +13,8 @@ from streams.contracts.chat import (
     ChatMessageSubmitted,
     RejectReason,
 )
-from streams.rooms.gate import PASS, GateRequest, GateResult
 from streams.rooms.model import Room, RoomModes
-from streams.rooms.moderation import ChatModerator
+from streams.rooms.moderation import PASS, ChatModerator, GateRequest, GateResult
 from streams.settings import RoomSettings
 
 

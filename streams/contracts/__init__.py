@@ -1,0 +1,1 @@
+"""Event contracts: one typed model per event (ARCHITECTURE.md, Contracts)."""
