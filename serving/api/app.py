@@ -45,6 +45,7 @@ from streams.exceptions import ContractViolation
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
+from streams.gifts.requests import GiftRefused
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
 from streams.redis_pool import connect_redis
@@ -56,6 +57,9 @@ from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+
+# How a refused gift answers over HTTP (the socket acks the same detail).
+GIFT_REFUSALS = {"sender_banned": (403, "Forbidden")}
 
 # A caller's own request id is kept only if it looks like one (it goes into logs and headers).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -227,6 +231,11 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
 
     for transient in TRANSIENT:
         app.add_exception_handler(transient, dependency_unavailable)
+
+    @app.exception_handler(GiftRefused)
+    async def gift_refused(request: Request, err: GiftRefused) -> JSONResponse:
+        status, title = GIFT_REFUSALS.get(err.reason, (422, "Unprocessable request"))
+        return problem(status, title, err.detail, request.url.path, err.reason)
 
     @app.exception_handler(RoomError)
     async def room_error(request: Request, err: RoomError) -> JSONResponse:

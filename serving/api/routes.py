@@ -33,12 +33,10 @@ from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
 from streams.contracts.base import Role, UserId
 from streams.contracts.codec import describe
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
-from streams.contracts.gifts import GiftRequested
 from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
 from streams.fraud.rules import evaluate_topup
-from streams.gifts.catalog import DEFAULT_CATALOG
+from streams.gifts.requests import GiftOrder, request_gift
 from streams.ledger.model import AccountKind, account, derived_id
-from streams.rooms.directory import SENDER_BANNED, UNKNOWN_CREATOR
 
 PRODUCER = "api"
 router = APIRouter(prefix="/v1")
@@ -280,51 +278,28 @@ async def apply_webhook(
     )
 
 
-async def check_gift_room(state: AppState, room_id: str, sender: str, creator: str) -> None:
-    """The edge's early answer (the fraud agent checks again when it screens the gift): the room
-    must be open and the creator's, and the sender not banned or timed out there."""
-    (problem,) = await state.rooms.gift_problems([(room_id, sender, creator)])
-    if problem == UNKNOWN_CREATOR:
-        raise Unprocessable(f"{creator} is not live in room {room_id}: unknown recipient")
-    if problem == SENDER_BANNED:
-        raise Forbidden(f"you are banned or timed out in room {room_id}")
-
-
 @router.post(
     "/gifts", status_code=202, response_model=GiftAccepted, tags=["gifts"], openapi_extra=raw_body(GiftBody)
 )
 async def send_gift(
     request: Request, state: StateDep, principal: PrincipalDep, key: IdempotencyKey
 ) -> JSONResponse:
+    """Request a gift (``streams.gifts.requests``); ``Idempotency-Key`` names it."""
     raw = await request.body()
 
     async def handle() -> tuple[int, dict[str, Any]]:
         body: GiftBody = parse(GiftBody, raw)
-        price = DEFAULT_CATALOG.get(body.gift_sku)
-        if price is None:
-            raise Unprocessable(
-                f"unknown gift {body.gift_sku!r}; the catalog has {', '.join(DEFAULT_CATALOG)}"
-            )
-        if body.creator_id == principal.user_id:
-            raise Unprocessable("you cannot send a gift to yourself")
-        await check_gift_room(state, body.room_id, principal.user_id, body.creator_id)
-        gift_id = derived_id("api-gift", principal.user_id, key)
-        await state.producer.send(
-            GiftRequested(
-                event_id=derived_id("gift-requested", gift_id),
-                gift_id=gift_id,
-                sender_id=principal.user_id,
-                creator_id=body.creator_id,
-                room_id=body.room_id,
-                gift_sku=body.gift_sku,
-                quantity=body.quantity,
-                unit_price_coins=price,
-                total_coins=price * body.quantity,
-                ip=request.client.host if request.client else None,
-                producer=PRODUCER,
-            )
+        order = GiftOrder(
+            sender_id=principal.user_id,
+            creator_id=body.creator_id,
+            room_id=body.room_id,
+            gift_sku=body.gift_sku,
+            quantity=body.quantity,
+            idempotency_key=key or "",
+            ip=request.client.host if request.client else None,
         )
-        accepted = GiftAccepted(gift_id=gift_id, status="requested", total_coins=price * body.quantity)
+        event = await request_gift(order, state.rooms, state.producer, PRODUCER)
+        accepted = GiftAccepted(gift_id=event.gift_id, status="requested", total_coins=event.total_coins)
         return 202, accepted.model_dump(mode="json")
 
     return respond(*await state.idempotency.run(principal.user_id, key, "POST /v1/gifts", raw, handle))

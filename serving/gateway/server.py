@@ -22,7 +22,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from serving.api.routes import check_gift_room
+from serving.api.models import GiftBody
 from serving.api.state import AppState
 from serving.auth.tokens import verify
 from serving.exceptions import ApiProblem, TooManyRequests
@@ -32,12 +32,10 @@ from streams.bus.retry import TRANSIENT
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.codec import describe, from_json_values
-from streams.contracts.gifts import GiftRequested
 from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
 from streams.fanout.ports import moderators_room, user_room
-from streams.gifts.catalog import DEFAULT_CATALOG
-from streams.ledger.model import derived_id
+from streams.gifts.requests import GiftOrder, GiftRefused, request_gift
 from streams.settings import RoomSettings
 
 log = structlog.get_logger(__name__)
@@ -52,6 +50,17 @@ E = TypeVar("E", bound=Event)
 
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+Method = Callable[[Any, str, Any], Awaitable[dict[str, Any]]]
+
+
+def refuse(reason: str) -> dict[str, Any]:
+    return {"ok": False, "reason": reason}
+
+
+def outage(event: str, err: Exception) -> dict[str, Any]:
+    """The ack for a broker, database or cache that did not answer: the client may retry."""
+    log.warning("socket_event_unavailable", socket_event=event, error=str(err)[:300])
+    return {"ok": False, "reason": "unavailable", "retry_after_ms": 2000}
 
 
 def acks_outages(handler: Handler) -> Handler:
@@ -63,111 +72,118 @@ def acks_outages(handler: Handler) -> Handler:
         try:
             return await handler(sid, data)
         except TRANSIENT as err:
-            log.warning("socket_event_unavailable", socket_event=handler.__name__, error=str(err)[:300])
-            return {"ok": False, "reason": "unavailable", "retry_after_ms": 2000}
+            return outage(handler.__name__, err)
 
     return run
 
 
-def register(
-    sio: socketio.AsyncServer,
-    api: FastAPI,
-    manager: RecoveringRedisManager,
-    limits: RoomSettings,
-    node_id: str,
-    instance: str,
-) -> None:
-    """``node_id`` names the node (logs, producer); ``instance`` is this process's presence
-    identity (a restarted node is a new instance: its predecessor's connections expire)."""
+def client_event(method: Method) -> Method:
+    """A client event: refused with ``token_expired`` once the socket's token has expired, and
+    an outage acknowledged as such (:func:`acks_outages`)."""
 
-    def state() -> AppState:
-        current: AppState = api.state.platform
-        return current
+    @functools.wraps(method)
+    async def run(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        if session.get("expires_at", 0) <= time.time():
+            self._end(sid)
+            return refuse("token_expired")
+        try:
+            return await method(self, sid, data)
+        except TRANSIENT as err:
+            return outage(method.__name__, err)
 
-    def refuse(reason: str) -> dict[str, Any]:
-        return {"ok": False, "reason": reason}
+    return run
 
-    # A socket lives no longer than the token it connected with: it is disconnected when the
-    # token expires (the client reconnects with a fresh one), and an event that races the timer
-    # is refused with ``token_expired``.
-    expiry_timers: dict[str, asyncio.TimerHandle] = {}
-    ending: set[asyncio.Task[None]] = set()
 
-    def end(sid: str) -> None:
-        task = asyncio.get_running_loop().create_task(sio.disconnect(sid))
-        ending.add(task)
-        task.add_done_callback(ending.discard)
+class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """The default namespace, one method per client event (``on_<event>``): each parses, calls
+    the platform and maps the outcome to an ack. ``node_id`` names the node (logs, producer);
+    ``instance`` is this process's presence identity (a restarted node is a new instance: its
+    predecessor's connections expire)."""
 
-    def authenticated(handler: Handler) -> Handler:
-        guarded = acks_outages(handler)
+    def __init__(
+        self,
+        state: Callable[[], AppState],
+        manager: RecoveringRedisManager,
+        limits: RoomSettings,
+        node_id: str,
+        instance: str,
+    ) -> None:
+        super().__init__("/")
+        self._state = state
+        self._manager = manager
+        self._limits = limits
+        self._node_id = node_id
+        self._instance = instance
+        # A socket lives no longer than the token it connected with: it is disconnected when
+        # the token expires (the client reconnects with a fresh one), and an event that races
+        # the timer is refused with ``token_expired``.
+        self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._ending: set[asyncio.Task[None]] = set()
 
-        @functools.wraps(handler)
-        async def run(sid: str, data: Any) -> dict[str, Any]:
-            session = await sio.get_session(sid)
-            if session.get("expires_at", 0) <= time.time():
-                end(sid)
-                return refuse("token_expired")
-            return await guarded(sid, data)
+    @property
+    def state(self) -> AppState:
+        return self._state()
 
-        return run
+    def _end(self, sid: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.disconnect(sid))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> None:
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
         if not token:
             raise socketio.exceptions.ConnectionRefusedError(
                 "authentication required: connect with auth={token}"
             )
         try:
-            principal = verify(state().settings.auth.token_secret.get_secret_value(), str(token))
+            principal = verify(self.state.settings.auth.token_secret.get_secret_value(), str(token))
         except ApiProblem as err:
             try:
-                await state().auth_limits.hit("failed", str(environ.get("REMOTE_ADDR", "unknown")))
+                await self.state.auth_limits.hit("failed", str(environ.get("REMOTE_ADDR", "unknown")))
             except TooManyRequests as limited:
                 raise socketio.exceptions.ConnectionRefusedError(f"rate_limited: {limited.detail}") from None
             raise socketio.exceptions.ConnectionRefusedError(f"authentication failed: {err.detail}") from None
-        await sio.enter_room(sid, user_room(principal.user_id))
-        await sio.save_session(
+        await self.enter_room(sid, user_room(principal.user_id))
+        await self.save_session(
             sid,
             {
                 "user_id": principal.user_id,
                 "roles": sorted(r.value for r in principal.roles),
                 "rooms": [],
-                "bucket": TokenBucket(limits.socket_chat_per_s, limits.socket_chat_burst),
+                "bucket": TokenBucket(self._limits.socket_chat_per_s, self._limits.socket_chat_burst),
                 "reactions": TokenBucket(REACTIONS_PER_S, REACTIONS_BURST),
                 "expires_at": principal.expires_at,
             },
         )
         delay = max(0.0, principal.expires_at - time.time())
-        expiry_timers[sid] = asyncio.get_running_loop().call_later(delay, end, sid)
+        self._expiry_timers[sid] = asyncio.get_running_loop().call_later(delay, self._end, sid)
 
-    async def left(sid: str, user_id: str, room: str, reason: LeaveReason) -> None:
-        await state().producer.send(
+    async def _left(self, sid: str, user_id: str, room: str, reason: LeaveReason) -> None:
+        await self.state.producer.send(
             PresenceLeft(
                 room_id=room,
                 user_id=user_id,
                 session_id=f"s{sid}",
-                node_id=instance,
+                node_id=self._instance,
                 reason=reason,
-                producer=node_id,
+                producer=self._node_id,
             )
         )
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def disconnect(sid: str, *args: Any) -> None:
-        timer = expiry_timers.pop(sid, None)
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        timer = self._expiry_timers.pop(sid, None)
         if timer is not None:
             timer.cancel()
-        session = await sio.get_session(sid)
+        session = await self.get_session(sid)
         for room in session.get("rooms", []):
-            await left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
+            await self._left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
 
-    @sio.event  # type: ignore[untyped-decorator]
-    @authenticated
-    async def join(sid: str, data: Any) -> dict[str, Any]:
+    @client_event
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
         """``{room_id, last_message_id?}``: with the id of the last message seen, the socket first
         receives what it missed (``chat`` events, in order, once), then live events."""
-        session = await sio.get_session(sid)
+        session = await self.get_session(sid)
         if not isinstance(data, dict):
             return refuse("send an object: {room_id, last_message_id?}")
         last = data.get("last_message_id")
@@ -179,34 +195,34 @@ def register(
                 room_id=data.get("room_id"),
                 user_id=session["user_id"],
                 session_id=f"s{sid}",
-                node_id=instance,
-                producer=node_id,
+                node_id=self._instance,
+                producer=self._node_id,
             )
         except ValidationError as err:
             return refuse(describe(err))
-        room = await state().rooms.get(event.room_id)
+        room = await self.state.rooms.get(event.room_id)
         if room is None:
             return refuse(f"there is no room {event.room_id}")
         if room.closed:
             return refuse(f"room {event.room_id} is closed")
         if last is not None:
-            manager.hold(room.room_id, sid)
-        await sio.enter_room(sid, room.room_id)
+            self._manager.hold(room.room_id, sid)
+        await self.enter_room(sid, room.room_id)
         if room.is_privileged(session["user_id"], admin=Role.ADMIN.value in session["roles"]):
-            await sio.enter_room(sid, moderators_room(room.room_id))
+            await self.enter_room(sid, moderators_room(room.room_id))
         session["rooms"] = sorted({*session["rooms"], room.room_id})
-        await sio.save_session(sid, session)
-        await state().producer.send(event)
+        await self.save_session(sid, session)
+        await self.state.producer.send(event)
         if last is None:
             return {"ok": True, "room_id": room.room_id}
 
         async def send(name: str, payload: Any) -> None:
-            await sio.emit(name, payload, to=sid, ignore_queue=True)
+            await self.emit(name, payload, to=sid, ignore_queue=True)
 
-        recovery = await state().history.since(room.room_id, last)
+        recovery = await self.state.history.since(room.room_id, last)
         for message in recovery.messages:
             await send("chat", message)
-        await manager.release(room.room_id, sid, recovery.head_seq, send)
+        await self._manager.release(room.room_id, sid, recovery.head_seq, send)
         return {
             "ok": True,
             "room_id": room.room_id,
@@ -214,24 +230,22 @@ def register(
             "missed": len(recovery.messages),
         }
 
-    @sio.event  # type: ignore[untyped-decorator]
-    @authenticated
-    async def leave(sid: str, data: Any) -> dict[str, Any]:
-        session = await sio.get_session(sid)
+    @client_event
+    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+        session = await self.get_session(sid)
         room = data.get("room_id") if isinstance(data, dict) else None
         if not isinstance(room, str) or room not in session["rooms"]:
             return refuse("not in that room")
-        await sio.leave_room(sid, room)
-        await sio.leave_room(sid, moderators_room(room))
+        await self.leave_room(sid, room)
+        await self.leave_room(sid, moderators_room(room))
         session["rooms"] = [r for r in session["rooms"] if r != room]
-        await sio.save_session(sid, session)
-        await left(sid, session["user_id"], room, LeaveReason.LEFT)
+        await self.save_session(sid, session)
+        await self._left(sid, session["user_id"], room, LeaveReason.LEFT)
         return {"ok": True}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    @authenticated
-    async def chat(sid: str, data: Any) -> dict[str, Any]:
-        session = await sio.get_session(sid)
+    @client_event
+    async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:
+        session = await self.get_session(sid)
         if not isinstance(data, dict):
             return refuse("send an object: {room_id, text}")
         if data.get("room_id") not in session["rooms"]:
@@ -249,17 +263,16 @@ def register(
                 user_id=session["user_id"],
                 user_role=role.value,
                 text=data.get("text"),
-                producer=node_id,
+                producer=self._node_id,
             )
         except ValidationError as err:
             return refuse(describe(err))
-        await state().producer.send(event)
+        await self.state.producer.send(event)
         return {"ok": True, "message_id": str(event.message_id), "event_id": str(event.event_id)}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    @authenticated
-    async def react(sid: str, data: Any) -> dict[str, Any]:
-        session = await sio.get_session(sid)
+    @client_event
+    async def on_react(self, sid: str, data: Any) -> dict[str, Any]:
+        session = await self.get_session(sid)
         if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
             return refuse("join the room before reacting in it")
         wait = session["reactions"].take(time.monotonic())
@@ -271,50 +284,59 @@ def register(
                 room_id=data.get("room_id"),
                 user_id=session["user_id"],
                 reaction=data.get("reaction"),
-                producer=node_id,
+                producer=self._node_id,
             )
         except ValidationError as err:
             return refuse(describe(err))
-        await state().producer.send(event)
+        await self.state.producer.send(event)
         return {"ok": True}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    @authenticated
-    async def send_gift(sid: str, data: Any) -> dict[str, Any]:
-        """Like POST /v1/gifts: ``client_id`` is the idempotency key (a resend is the same gift)."""
-        session = await sio.get_session(sid)
-        if not isinstance(data, dict) or not data.get("client_id"):
+    @client_event
+    async def on_send_gift(self, sid: str, data: Any) -> dict[str, Any]:
+        """Like POST /v1/gifts (the same ``request_gift``): ``client_id`` is the idempotency key
+        (a resend is the same gift); the socket must have joined the room."""
+        session = await self.get_session(sid)
+        client_id = data.get("client_id") if isinstance(data, dict) else None
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= 255:
             return refuse("send {room_id, creator_id, gift_sku, quantity, client_id}")
-        price = DEFAULT_CATALOG.get(str(data.get("gift_sku")))
-        if price is None:
-            return refuse(f"unknown gift {data.get('gift_sku')!r}")
-        if data.get("creator_id") == session["user_id"]:
-            return refuse("you cannot send a gift to yourself")
-        if data.get("room_id") not in session["rooms"]:
-            return refuse("join the room before sending a gift in it")
         try:
-            await check_gift_room(
-                state(), str(data["room_id"]), session["user_id"], str(data.get("creator_id"))
-            )
-        except ApiProblem as err:
-            return refuse(err.detail)
-        gift_id = derived_id("api-gift", session["user_id"], str(data["client_id"]))
-        try:
-            quantity = data.get("quantity", 1)
-            event = from_json_values(
-                GiftRequested,
-                event_id=derived_id("gift-requested", gift_id),
-                gift_id=gift_id,
-                sender_id=session["user_id"],
-                creator_id=data.get("creator_id"),
-                room_id=data.get("room_id"),
-                gift_sku=data.get("gift_sku"),
-                quantity=quantity,
-                unit_price_coins=price,
-                total_coins=price * quantity if isinstance(quantity, int) else 0,
-                producer=node_id,
+            body = from_json_values(
+                GiftBody,
+                **{k: data[k] for k in ("room_id", "creator_id", "gift_sku", "quantity") if k in data},
             )
         except ValidationError as err:
             return refuse(describe(err))
-        await state().producer.send(event)
-        return {"ok": True, "gift_id": str(gift_id), "total_coins": event.total_coins}
+        if body.room_id not in session["rooms"]:
+            return refuse("join the room before sending a gift in it")
+        order = GiftOrder(
+            sender_id=session["user_id"],
+            creator_id=body.creator_id,
+            room_id=body.room_id,
+            gift_sku=body.gift_sku,
+            quantity=body.quantity,
+            idempotency_key=client_id,
+        )
+        try:
+            event = await request_gift(order, self.state.rooms, self.state.producer, self._node_id)
+        except GiftRefused as refused:
+            return refuse(refused.detail)
+        return {"ok": True, "gift_id": str(event.gift_id), "total_coins": event.total_coins}
+
+
+def register(
+    sio: socketio.AsyncServer,
+    api: FastAPI,
+    manager: RecoveringRedisManager,
+    limits: RoomSettings,
+    node_id: str,
+    instance: str,
+) -> GatewayNamespace:
+    """The gateway's events on ``sio``, against the API app's platform state."""
+
+    def state() -> AppState:
+        current: AppState = api.state.platform
+        return current
+
+    namespace = GatewayNamespace(state, manager, limits, node_id, instance)
+    sio.register_namespace(namespace)
+    return namespace

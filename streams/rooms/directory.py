@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from streams.gifts.requests import SENDER_BANNED, UNKNOWN_CREATOR
 from streams.postgres.named_sql import load
 from streams.rooms.model import Room, RoomModes, clean_terms
 from streams.store_keys import key_part
@@ -33,10 +34,6 @@ class RoomError(Exception):
 
 class UnknownRoom(RoomError):
     pass
-
-
-UNKNOWN_CREATOR = "unknown_creator"
-SENDER_BANNED = "sender_banned"
 
 
 def room_key(room_id: str) -> str:

@@ -46,7 +46,10 @@ def test_the_official_client_speaks_to_the_gateway(gateway: str, settings: Setti
     assert "at most 500 characters" in out["too_long"]["reason"]
     assert out["malformed"]["ok"] is False
     assert out["flood_limited"] >= 5  # burst of 5, then 2 a second
-    assert out["unknown_gift"] == {"ok": False, "reason": "unknown gift 'unicorn'"}
+    assert out["unknown_gift"] == {
+        "ok": False,
+        "reason": "unknown gift 'unicorn'; the catalog has rose, heart, star, rocket, castle",
+    }
     assert "reaction" in out["bad_reaction"]["reason"]
 
     spec = TOPICS.for_event(ChatMessageSubmitted)
