@@ -11,6 +11,16 @@ class PlatformError(Exception):
     """Base class of the platform's deliberate errors."""
 
 
+class Refused(PlatformError):
+    """A use-case that declines a request: ``reason`` is a stable code for machines (the edge maps
+    it to an HTTP status or puts it in a socket ack), ``detail`` the sentence for the user."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
 class PoisonRecord(PlatformError):
     """A record a consumer gives up on: it goes to the topic's dead-letter topic with ``kind``
     (a short machine-readable category) and ``reason`` (for a human), and the consumer goes on."""

@@ -41,11 +41,10 @@ from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
 from streams.bus.retry import TRANSIENT
 from streams.bus.wire import DeliveryFailed, KafkaWire
-from streams.exceptions import ContractViolation
+from streams.exceptions import ContractViolation, Refused
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
-from streams.gifts.requests import GiftRefused
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
 from streams.redis_pool import connect_redis
@@ -54,12 +53,18 @@ from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds, UnknownHold
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
+from streams.wallet.store import PostgresTopUps
 
 log = structlog.get_logger(__name__)
 
 
-# How a refused gift answers over HTTP (the socket acks the same detail).
-GIFT_REFUSALS = {"sender_banned": (403, "Forbidden")}
+# How a use-case's refusal answers over HTTP, by reason (422 unless named here); the socket acks
+# the same detail.
+REFUSALS = {
+    "sender_banned": (403, "Forbidden"),
+    "fraud_blocked": (403, "Forbidden"),
+    "unknown_topup": (404, "Not found"),
+}
 
 # A caller's own request id is kept only if it looks like one (it goes into logs and headers).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -156,6 +161,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             presence=PresenceBoard(redis, node_ttl_s=settings.rooms.node_ttl_s),
             stream_keys=StreamKeys(pool),
             playback=PlaybackSessions(redis),
+            topups=PostgresTopUps(pool),
             auth_limits=AuthLimits(
                 redis, settings.auth.failed_auth_per_minute, settings.auth.dev_tokens_per_minute
             ),
@@ -232,9 +238,9 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     for transient in TRANSIENT:
         app.add_exception_handler(transient, dependency_unavailable)
 
-    @app.exception_handler(GiftRefused)
-    async def gift_refused(request: Request, err: GiftRefused) -> JSONResponse:
-        status, title = GIFT_REFUSALS.get(err.reason, (422, "Unprocessable request"))
+    @app.exception_handler(Refused)
+    async def refused(request: Request, err: Refused) -> JSONResponse:
+        status, title = REFUSALS.get(err.reason, (422, "Unprocessable request"))
         return problem(status, title, err.detail, request.url.path, err.reason)
 
     @app.exception_handler(RoomError)

@@ -3,8 +3,6 @@ Routes translate; the ledger and the contracts decide."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,7 +10,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serving.api.auth_limits import client_address
-from serving.api.idempotency import SQL
 from serving.api.models import (
     Balance,
     Earnings,
@@ -32,11 +29,9 @@ from serving.auth.tokens import issue
 from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
 from streams.contracts.base import Role, UserId
 from streams.contracts.codec import describe
-from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
-from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
-from streams.fraud.rules import evaluate_topup
 from streams.gifts.requests import GiftOrder, request_gift
-from streams.ledger.model import AccountKind, account, derived_id
+from streams.ledger.model import AccountKind, account
+from streams.wallet.topups import ProviderNotice, TopUpOrder, TopUpPorts, apply_notice, request_topup
 
 PRODUCER = "api"
 router = APIRouter(prefix="/v1")
@@ -91,45 +86,28 @@ async def create_topup(
 
     async def handle() -> tuple[int, dict[str, Any]]:
         body: TopUpRequest = parse(TopUpRequest, raw)
-        coins = body.amount_cents * state.settings.money.coins_per_usd // 100
-        if coins <= 0:
-            raise Unprocessable(f"{body.amount_cents} cents buys no coins")
-        topup_id = derived_id("api-topup", principal.user_id, key)
-        await screen_topup(state, request, principal.user_id, topup_id, body)
-        async with state.pool.connection() as conn:
-            await conn.execute(
-                SQL["record_topup"],
-                {
-                    "topup_id": topup_id,
-                    "user_id": principal.user_id,
-                    "amount_cents": body.amount_cents,
-                    "currency": body.currency,
-                    "coins": coins,
-                    "instrument": body.payment_instrument_id,
-                },
-            )
-        expires = datetime.now(UTC) + timedelta(seconds=state.settings.payments.topup_expiry_s)
-        await state.ledger.topup_pending(topup_id, principal.user_id, coins, expires)
-        await state.producer.send(
-            TopUpPending(
-                event_id=derived_id("topup-event", topup_id, "pending"),
-                topup_id=topup_id,
-                user_id=principal.user_id,
-                amount_cents=body.amount_cents,
-                currency=body.currency,
-                coins=coins,
-                payment_instrument_id=body.payment_instrument_id,
-                device_id=body.device_id,
-                ip=request.client.host if request.client else None,
-                producer=PRODUCER,
-            )
-        )
-        response = TopUpResponse(
-            topup_id=topup_id,
-            status="pending",
+        order = TopUpOrder(
+            user_id=principal.user_id,
             amount_cents=body.amount_cents,
             currency=body.currency,
-            coins=coins,
+            payment_instrument_id=body.payment_instrument_id,
+            idempotency_key=key or "",
+            device_id=body.device_id,
+            ip=request.client.host if request.client else None,
+        )
+        topup = await request_topup(
+            order,
+            topup_ports(state),
+            state.topup_rules,
+            coins_per_usd=state.settings.money.coins_per_usd,
+            expiry_s=state.settings.payments.topup_expiry_s,
+        )
+        response = TopUpResponse(
+            topup_id=topup.topup_id,
+            status="pending",
+            amount_cents=topup.amount_cents,
+            currency=topup.currency,
+            coins=topup.coins,
         )
         return 201, response.model_dump(mode="json")
 
@@ -138,46 +116,8 @@ async def create_topup(
     )
 
 
-TOPUP_SUBJECTS = {
-    "cents_per_instrument_hour": FraudSubject.PAYMENT_INSTRUMENT,
-    "topups_per_device_hour": FraudSubject.DEVICE,
-    "topups_per_ip_hour": FraudSubject.IP,
-}
-
-
-async def screen_topup(state: Any, request: Request, user: str, topup_id: Any, body: TopUpRequest) -> None:
-    """Top-up velocity and chargeback-history rules: every hit is an alert; a block refuses."""
-    ip = request.client.host if request.client else None
-    facts = await state.counters.topup_facts(
-        str(topup_id), user, body.payment_instrument_id, body.device_id, ip, body.amount_cents, time.time()
-    )
-    decision = evaluate_topup(facts, state.topup_rules)
-    subjects = {
-        FraudSubject.PAYMENT_INSTRUMENT: body.payment_instrument_id,
-        FraudSubject.DEVICE: body.device_id or "-",
-        FraudSubject.IP: ip or "-",
-        FraudSubject.USER: user,
-    }
-    for hit in decision.hits:
-        subject = TOPUP_SUBJECTS.get(hit.rule.name, FraudSubject.USER)
-        await state.producer.send(
-            FraudAlert(
-                event_id=derived_id("fraud-alert", topup_id, hit.rule.name),
-                rule=hit.rule.name,
-                outcome=FraudOutcome(hit.rule.outcome),
-                shadow=hit.rule.shadow,
-                subject_type=subject,
-                subject_id=subjects[subject],
-                user_id=user,
-                reference_id=str(topup_id),
-                observed=hit.observed,
-                threshold=hit.rule.threshold,
-                window_s=hit.rule.window_s,
-                producer=PRODUCER,
-            )
-        )
-    if decision.outcome == "block":
-        raise Forbidden("top-up refused by fraud rules: " + ", ".join(decision.decisive))
+def topup_ports(state: AppState) -> TopUpPorts:
+    return TopUpPorts(state.topups, state.ledger, state.counters, state.producer, PRODUCER)
 
 
 @router.post("/payments/webhook", tags=["payments"], openapi_extra=raw_body(WebhookEvent))
@@ -186,12 +126,8 @@ async def payment_webhook(
     state: StateDep,
     signature: Annotated[str | None, Header(alias="Payments-Signature")] = None,
 ) -> dict[str, Any]:
-    """Apply a provider event once per provider event id: claim the id, apply, publish, complete.
-    The claim names the event's type and top-up before any money moves, so the same id sent as
-    another type (a captured id re-sent as a refund) is refused, never applied, even while the
-    first is still in flight. The ledger operation and the outcome event are idempotent (ids
-    derived from the top-up), so a provider retry of a claimed but unfinished event (the publish
-    timed out, the process died) redoes them harmlessly; only a completed one answers duplicate."""
+    """A payment provider's notice, once its signature checks out, applied once per notice id
+    (``streams.wallet.topups.apply_notice``)."""
     raw = await request.body()
     payments = state.settings.payments
     try:
@@ -202,80 +138,9 @@ async def payment_webhook(
         await state.auth_limits.hit("failed", client_address(request))
         raise
     event: WebhookEvent = parse(WebhookEvent, raw)
-    claim = {"id": event.id, "type": event.type, "topup_id": event.topup_id}
-    async with state.pool.connection() as conn:
-        row = await (await conn.execute(SQL["topup"], {"topup_id": event.topup_id})).fetchone()
-        if row is None:
-            raise NotFound(f"no top-up {event.topup_id}")
-        claimed = await (await conn.execute(SQL["claim_webhook"], claim)).fetchone()
-        seen = (
-            None if claimed else await (await conn.execute(SQL["webhook_seen"], {"id": event.id})).fetchone()
-        )
-    if seen is not None:
-        if (seen[0], seen[1]) != (event.type, event.topup_id):
-            raise Unprocessable(
-                f"webhook event {event.id} was received before as {seen[0]} of top-up {seen[1]}; "
-                "an event id names one event",
-                reason="webhook_id_reused",
-            )
-        if seen[2]:
-            return {"received": True, "duplicate": True}
-    outcome = await apply_webhook(state, event, row)
-    await state.producer.send(outcome)
-    async with state.pool.connection() as conn:
-        await conn.execute(SQL["complete_webhook"], {"id": event.id})
-    return {"received": True, "duplicate": False}
-
-
-async def apply_webhook(
-    state: AppState, event: WebhookEvent, row: Any
-) -> TopUpCaptured | TopUpFailed | TopUpRefunded:
-    """The ledger operation for a provider event, and the outcome event stamped with when the
-    ledger recorded it (a retry publishes the very same event)."""
-    _, user_id, amount_cents, currency, coins, _ = row
-    ledger = state.ledger
-    if event.type == "payment.captured":
-        transfer = await ledger.topup_capture(event.topup_id)
-        return TopUpCaptured(
-            topup_id=event.topup_id,
-            user_id=user_id,
-            amount_cents=amount_cents,
-            currency=currency,
-            coins=coins,
-            provider_ref=event.provider_ref,
-            transfer_id=transfer.id,
-            producer=PRODUCER,
-            event_id=derived_id("topup-event", event.topup_id, "captured"),
-            occurred_at=await ledger.recorded_at([transfer.id]),
-        )
-    if event.type == "payment.failed":
-        void = await ledger.topup_void(event.topup_id)
-        return TopUpFailed(
-            topup_id=event.topup_id,
-            user_id=user_id,
-            reason=event.reason or "payment failed",
-            producer=PRODUCER,
-            event_id=derived_id("topup-event", event.topup_id, "failed"),
-            occurred_at=await ledger.recorded_at([void.id]),
-        )
-    kind = ClawbackKind.REFUND if event.type == "charge.refunded" else ClawbackKind.CHARGEBACK
-    taken, debt = await ledger.clawback(event.topup_id, kind.value)
-    if kind is ClawbackKind.CHARGEBACK:
-        await state.counters.record_chargeback(user_id, str(event.topup_id))
-    return TopUpRefunded(
-        topup_id=event.topup_id,
-        user_id=user_id,
-        kind=kind,
-        amount_cents=amount_cents,
-        currency=currency,
-        coins_clawed_back=taken,
-        debt_coins=debt,
-        producer=PRODUCER,
-        event_id=derived_id("topup-event", event.topup_id, kind.value),
-        occurred_at=await ledger.recorded_at(
-            [derived_id("clawback", event.topup_id, "wallet"), derived_id("clawback", event.topup_id, "debt")]
-        ),
-    )
+    notice = ProviderNotice(event.id, event.type, event.topup_id, event.provider_ref, event.reason)
+    duplicate = await apply_notice(notice, topup_ports(state))
+    return {"received": True, "duplicate": duplicate}
 
 
 @router.post(

@@ -27,6 +27,7 @@ from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
+from streams.wallet.store import PostgresTopUps
 
 
 @dataclass
@@ -47,6 +48,7 @@ class AppState:
     stream_keys: StreamKeys
     playback: PlaybackSessions
     auth_limits: AuthLimits
+    topups: PostgresTopUps
 
 
 async def get_state(request: Request) -> AppState:

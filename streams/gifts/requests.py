@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from streams.contracts.codec import describe
 from streams.contracts.gifts import GiftRequested
-from streams.exceptions import PlatformError
+from streams.exceptions import Refused
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ledger.model import derived_id
 
@@ -28,14 +28,9 @@ UNKNOWN_CREATOR = "unknown_creator"
 SENDER_BANNED = "sender_banned"
 
 
-class GiftRefused(PlatformError):
+class GiftRefused(Refused):
     """A gift that is not requested. ``reason``: unknown_gift, self_gift, unknown_recipient,
     sender_banned or invalid (a field out of range)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 class RoomStanding(Protocol):

@@ -25,7 +25,8 @@ def write_sample(root: Path, modules: dict[str, str]) -> None:
             if parent != Path("."):
                 (root / parent / "__init__.py").touch()
         path.write_text(source)
-    layering = [c for c in config["contracts"] if "framework" not in c["name"]]
+    # The package layering (contracts over whole packages; the others name modules of this repo).
+    layering = [c for c in config["contracts"] if all("." not in m for m in c["source_modules"])]
     lines = [
         "[tool.importlinter]",
         f"root_packages = {config['root_packages']!r}",
