@@ -54,7 +54,7 @@ from serving.auth.tokens import issue
 from streams.bus.admin import group_lag, start_group_at_end
 from streams.contracts.base import Role
 from streams.contracts.gifts import GiftRequested
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import TOPICS
 from streams.worker import CONSUMED

@@ -18,6 +18,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from streams.ids import derived_id
 from streams.ledger.model import (
     COINS,
     PAYOUT_CLEARING,
@@ -27,7 +28,6 @@ from streams.ledger.model import (
     LedgerError,
     Transfer,
     account,
-    derived_id,
 )
 from streams.ledger.store import PostgresLedger
 from streams.postgres.named_sql import load

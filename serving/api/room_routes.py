@@ -23,7 +23,7 @@ from serving.exceptions import Conflict, Forbidden, Unprocessable
 from streams.contracts.base import NoNul, Role, RoomId, UserId
 from streams.contracts.chat import ChatMessageDeleted, RejectReason
 from streams.contracts.moderation import ModerationAction, ModerationKind, ParamValue
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 from streams.rooms.holds import HoldAlreadyDecided
 from streams.rooms.model import Room, RoomModes
 from streams.rooms.moderation import acceptance, rejection

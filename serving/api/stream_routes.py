@@ -30,7 +30,7 @@ from streams.broadcast.keys import KeyRefused
 from streams.contracts.base import Identifier, Role, RoomId
 from streams.contracts.codec import describe, from_json_values
 from streams.contracts.qos import PlaybackBeacon
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 
 router = APIRouter(tags=["streams"])
 PRODUCER = "api"

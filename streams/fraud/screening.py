@@ -13,7 +13,7 @@ from streams.contracts.base import utc_now
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRequested, GiftScreened
 from streams.fraud.rules import Counters, FraudConfig, GiftCount, Hit, evaluate
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 
 PRODUCER = "fraud"
 

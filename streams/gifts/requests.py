@@ -21,7 +21,7 @@ from streams.contracts.codec import describe
 from streams.contracts.gifts import GiftRequested
 from streams.exceptions import Refused
 from streams.gifts.catalog import DEFAULT_CATALOG
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 
 # Room standing, as RoomStanding.gift_problems reports it.
 UNKNOWN_CREATOR = "unknown_creator"

@@ -11,7 +11,8 @@ from typing import Protocol
 from streams.contracts.base import utc_now
 from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftScreened, GiftSettled
 from streams.gifts.catalog import DEFAULT_CATALOG
-from streams.ledger.model import GiftOutcome, GiftRequest, derived_id
+from streams.ids import derived_id
+from streams.ledger.model import GiftOutcome, GiftRequest
 
 PRODUCER = "settlement"
 

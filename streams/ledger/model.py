@@ -19,9 +19,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from streams.exceptions import PlatformError
+from streams.ids import derived_ids
 
 COINS = "COINS"
-NAMESPACE = uuid.UUID("6f1c1f4e-3b7a-4b43-9d55-0c2f3b6f9a10")
 
 
 class LedgerError(PlatformError):
@@ -72,18 +72,6 @@ def owner_of(account_id: str) -> str:
 COIN_ISSUANCE = account(AccountKind.SYSTEM, "coin_issuance")
 PLATFORM_REVENUE = account(AccountKind.SYSTEM, "platform_revenue")
 PAYOUT_CLEARING = account(AccountKind.SYSTEM, "payout_clearing")
-
-
-def derived_id(*parts: object) -> uuid.UUID:
-    """A deterministic transfer id for what caused it: a replay gets the same id (UUIDv5)."""
-    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
-
-
-def derived_ids(cause: str, key: uuid.UUID, count: int) -> list[uuid.UUID]:
-    """``count`` deterministic ids for one cause in a single hash (the hot path of settlement):
-    a BLAKE2b digest of the namespace, the cause and the key, cut into version-5-style UUIDs."""
-    digest = hashlib.blake2b(NAMESPACE.bytes + cause.encode() + key.bytes, digest_size=16 * count).digest()
-    return [uuid.UUID(bytes=digest[16 * i : 16 * (i + 1)], version=5) for i in range(count)]
 
 
 @dataclass(frozen=True)

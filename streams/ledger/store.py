@@ -17,6 +17,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from streams.ids import derived_id
 from streams.ledger.model import (
     COIN_ISSUANCE,
     COINS,
@@ -35,7 +36,6 @@ from streams.ledger.model import (
     apply,
     conserved,
     decide_gifts,
-    derived_id,
     kind_of,
     overdrawn,
     owner_of,

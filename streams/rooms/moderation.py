@@ -20,7 +20,7 @@ from streams.contracts.chat import (
     ChatMessageSubmitted,
     RejectReason,
 )
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 from streams.rooms.model import Room, Verdict, judge_content
 from streams.settings import RoomSettings
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Protocol
 
 from streams.contracts.wallet import TopUpFailed
-from streams.ledger.model import Transfer, derived_id, owner_of
+from streams.ids import derived_id
+from streams.ledger.model import Transfer, owner_of
 
 PRODUCER = "topup-expiry"
 

@@ -23,7 +23,8 @@ from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.wallet import ClawbackKind, TopUpCaptured, TopUpFailed, TopUpPending, TopUpRefunded
 from streams.exceptions import Refused
 from streams.fraud.rules import TopUpConfig, TopUpFacts, evaluate_topup
-from streams.ledger.model import Transfer, derived_id
+from streams.ids import derived_id
+from streams.ledger.model import Transfer
 
 NoticeType = Literal["payment.captured", "payment.failed", "charge.refunded", "charge.dispute.lost"]
 TOPUP_SUBJECTS = {

@@ -25,7 +25,7 @@ from streams.bus.wire import KafkaWire
 from streams.contracts.base import Role
 from streams.contracts.gifts import GiftRequested
 from streams.gifts.catalog import DEFAULT_CATALOG
-from streams.ledger.model import derived_id
+from streams.ids import derived_id
 from streams.settings import Settings
 from tests.integration.conftest import Worker, free_port, spawn, stop_process
 

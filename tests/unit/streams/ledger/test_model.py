@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.ids import derived_id
 from streams.ledger.model import (
     COIN_ISSUANCE,
     COINS,
@@ -19,7 +20,6 @@ from streams.ledger.model import (
     apply,
     conserved,
     decide_gifts,
-    derived_id,
     overdrawn,
     split,
 )

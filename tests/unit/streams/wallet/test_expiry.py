@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 from streams.contracts.wallet import TopUpFailed
-from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer, derived_id
+from streams.ids import derived_id
+from streams.ledger.model import COIN_ISSUANCE, COINS, Flags, Transfer
 from streams.wallet.expiry import expire_topups
 
 
