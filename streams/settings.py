@@ -18,6 +18,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A signing key shorter than this (an empty one above all) lets anyone sign: refused in
+# production settings, and by every signer and verifier in any environment.
+MIN_SECRET_CHARS = 32
 LOCAL_ENV_FILE = Path(os.environ.get("PLATFORM_ENV_FILE", REPO_ROOT / ".cache" / "local.env"))
 
 
@@ -290,12 +293,13 @@ class Settings(BaseSettings):
         if self.local.environment == "production":
             if not self.postgres.password.get_secret_value():
                 raise ValueError("POSTGRES_PASSWORD must be set in production")
-            if len(self.auth.token_secret.get_secret_value()) < 32:
-                raise ValueError("AUTH_TOKEN_SECRET must be set (32+ characters) in production")
-            if len(self.media.ingest_secret.get_secret_value()) < 32:
-                raise ValueError("MEDIA_INGEST_SECRET must be set (32+ characters) in production")
-            if len(self.payments.webhook_secret.get_secret_value()) < 32:
-                raise ValueError("PAYMENTS_WEBHOOK_SECRET must be set (32+ characters) in production")
+            for name, secret in (
+                ("AUTH_TOKEN_SECRET", self.auth.token_secret),
+                ("MEDIA_INGEST_SECRET", self.media.ingest_secret),
+                ("PAYMENTS_WEBHOOK_SECRET", self.payments.webhook_secret),
+            ):
+                if len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+                    raise ValueError(f"{name} must be set ({MIN_SECRET_CHARS}+ characters) in production")
             if self.auth.dev_tokens:
                 raise ValueError("AUTH_DEV_TOKENS must be false in production")
         return self

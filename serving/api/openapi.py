@@ -1,5 +1,6 @@
 """The API's OpenAPI document as clients see it: every request body (also those a route reads
-raw, to hash it for Idempotency-Key), bearer authentication, and every error as problem+json.
+raw, to hash it for Idempotency-Key) and every error as problem+json. Bearer authentication is
+declared by FastAPI itself, on exactly the routes that depend on the principal.
 
 ``python -m serving.api.openapi`` prints it; ``make openapi`` writes ``docs/openapi.json``, which
 a test keeps current and schemathesis fuzzes against the running API.
@@ -68,9 +69,8 @@ def document(app: FastAPI) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
-    for path, operations in doc["paths"].items():
+    for operations in doc["paths"].values():
         for operation in operations.values():
             name = operation.pop("x-raw-body", None)
             if name is not None:
@@ -81,8 +81,6 @@ def document(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for status, description in ERRORS.items():
                 responses[status] = {"description": description, "content": problem}
-            if path not in PUBLIC:
-                operation["security"] = [{"bearer": []}]
     return doc
 
 

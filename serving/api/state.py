@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
@@ -59,15 +60,20 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
+# Declares bearer security in the OpenAPI document for every route that depends on the principal;
+# the errors stay ours (auto_error=False).
+BEARER = HTTPBearer(scheme_name="bearer", auto_error=False)
+
+
 async def current_principal(
-    request: Request, state: StateDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
 ) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    if credentials is None:
         raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
     try:
-        return verify(
-            state.settings.auth.token_secret.get_secret_value(), authorization.removeprefix("Bearer ").strip()
-        )
+        return verify(state.settings.auth.token_secret.get_secret_value(), credentials.credentials.strip())
     except Unauthorized:
         await state.auth_limits.hit("failed", client_address(request))
         raise

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from serving.exceptions import Unauthorized
 from streams.contracts.base import Role
 from streams.exceptions import PlatformError
-
-# An HMAC key shorter than this (an empty one above all) lets anyone sign: refused everywhere.
-MIN_SECRET_CHARS = 32
+from streams.settings import MIN_SECRET_CHARS
 
 
 class WeakSecret(PlatformError):

@@ -51,6 +51,7 @@ E = TypeVar("E", bound=Event)
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 Method = Callable[[Any, str, Any], Awaitable[dict[str, Any]]]
+SessionMethod = Callable[[Any, str, Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def refuse(reason: str) -> dict[str, Any]:
@@ -77,9 +78,10 @@ def acks_outages(handler: Handler) -> Handler:
     return run
 
 
-def client_event(method: Method) -> Method:
-    """A client event: refused with ``token_expired`` once the socket's token has expired, and
-    an outage acknowledged as such (:func:`acks_outages`)."""
+def client_event(method: SessionMethod) -> Method:
+    """A client event, given the socket's session (read once here): refused with
+    ``token_expired`` once the socket's token has expired, and an outage acknowledged as such
+    (:func:`acks_outages`)."""
 
     @functools.wraps(method)
     async def run(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def client_event(method: Method) -> Method:
             self._end(sid)
             return refuse("token_expired")
         try:
-            return await method(self, sid, data)
+            return await method(self, sid, data, session)
         except TRANSIENT as err:
             return outage(method.__name__, err)
 
@@ -180,10 +182,9 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self._left(sid, session["user_id"], room, LeaveReason.DISCONNECTED)
 
     @client_event
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_join(self, sid: str, data: Any, session: dict[str, Any]) -> dict[str, Any]:
         """``{room_id, last_message_id?}``: with the id of the last message seen, the socket first
         receives what it missed (``chat`` events, in order, once), then live events."""
-        session = await self.get_session(sid)
         if not isinstance(data, dict):
             return refuse("send an object: {room_id, last_message_id?}")
         last = data.get("last_message_id")
@@ -231,8 +232,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         }
 
     @client_event
-    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
-        session = await self.get_session(sid)
+    async def on_leave(self, sid: str, data: Any, session: dict[str, Any]) -> dict[str, Any]:
         room = data.get("room_id") if isinstance(data, dict) else None
         if not isinstance(room, str) or room not in session["rooms"]:
             return refuse("not in that room")
@@ -244,8 +244,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     @client_event
-    async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:
-        session = await self.get_session(sid)
+    async def on_chat(self, sid: str, data: Any, session: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(data, dict):
             return refuse("send an object: {room_id, text}")
         if data.get("room_id") not in session["rooms"]:
@@ -271,8 +270,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True, "message_id": str(event.message_id), "event_id": str(event.event_id)}
 
     @client_event
-    async def on_react(self, sid: str, data: Any) -> dict[str, Any]:
-        session = await self.get_session(sid)
+    async def on_react(self, sid: str, data: Any, session: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(data, dict) or data.get("room_id") not in session["rooms"]:
             return refuse("join the room before reacting in it")
         wait = session["reactions"].take(time.monotonic())
@@ -292,10 +290,9 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     @client_event
-    async def on_send_gift(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_send_gift(self, sid: str, data: Any, session: dict[str, Any]) -> dict[str, Any]:
         """Like POST /v1/gifts (the same ``request_gift``): ``client_id`` is the idempotency key
         (a resend is the same gift); the socket must have joined the room."""
-        session = await self.get_session(sid)
         client_id = data.get("client_id") if isinstance(data, dict) else None
         if not isinstance(client_id, str) or not 0 < len(client_id) <= 255:
             return refuse("send {room_id, creator_id, gift_sku, quantity, client_id}")
