@@ -1,5 +1,6 @@
 """`make bench-sink`: Kafka -> ClickHouse sink throughput against a direct insert, freshness under
-steady load, and dashboard queries through the live aggregates against the raw tables.
+steady load, one and two sink processes draining one backlog (scale-out), and dashboard queries
+through the live aggregates against the raw tables.
 
     python -m bench.sink            # full: 300k events through the sink, 10M rows for the dashboards
     QUICK=1 python -m bench.sink    # short: 60k events, 1M rows
@@ -20,6 +21,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ops.processes import cpu_seconds, stop_child
 from ops.simulate import simulate
 from pipelines.warehouse.rows import ColumnBatch
 from pipelines.warehouse.runner import BatchCollector, run_pipelined
@@ -41,6 +43,7 @@ QUICK = os.environ.get("QUICK") == "1"
 EVENTS = 60_000 if QUICK else 300_000
 STEADY_RATE = 2_000
 STEADY_SECONDS = 8 if QUICK else 20
+SCALE_EVENTS = 60_000 if QUICK else 300_000
 DASHBOARD_ROWS = 1_000_000 if QUICK else 10_000_000
 RESULTS = REPO_ROOT / "bench" / "results" / "sink.json"
 
@@ -138,15 +141,7 @@ def freshness(settings: Settings, wire: KafkaWire, database: str) -> tuple[float
     """Steady load through a real sink process; freshness = _ingested_at - occurred_at per row."""
     group = f"bench-fresh-{uuid.uuid4().hex[:8]}"
     start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
-    env = {**os.environ, "CLICKHOUSE_DATABASE": database, "PYTHONUNBUFFERED": "1"}
-    log = (REPO_ROOT / ".cache" / "logs" / "bench-sink.log").open("wb")
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.25"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    sink = start_sink(group, database, "bench-sink", "--max-wait", "0.25")
     try:
         partitions = sum(spec.partitions for spec in sink_topics())
         joined = wait_for_assignment(settings.kafka.bootstrap_servers, group, partitions)
@@ -172,27 +167,81 @@ def freshness(settings: Settings, wire: KafkaWire, database: str) -> tuple[float
         wire.flush(60)
         client = connect(settings.clickhouse.url, database=database)
         producer_name = f"sim-{group}"[:64]
-        tables = sorted({t.name for t in TABLES_BY_EVENT.values()})
-        union = " UNION ALL ".join(
-            f"SELECT occurred_at, _ingested_at FROM {t} WHERE producer = {{p:String}}" for t in tables
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            n = client.query(f"SELECT count() FROM ({union})", parameters={"p": producer_name}).result_rows[
-                0
-            ][0]
-            if n >= sent:
-                break
-            time.sleep(0.5)
+        union = wait_for_rows(client, producer_name, sent, timeout_s=60)
         p50, p99 = client.query(
             f"SELECT quantilesExact(0.5, 0.99)(dateDiff('millisecond', occurred_at, _ingested_at)) FROM ({union})",
             parameters={"p": producer_name},
         ).result_rows[0][0]
         return float(p50), float(p99)
     finally:
-        sink.terminate()
-        sink.wait(30)
-        log.close()
+        stop_child(sink)
+
+
+def start_sink(group: str, database: str, log_name: str, *args: str) -> subprocess.Popen[bytes]:
+    """The deployable itself, `python -m pipelines.warehouse`, writing to the bench's database."""
+    env = {**os.environ, "CLICKHOUSE_DATABASE": database, "PYTHONUNBUFFERED": "1"}
+    with (REPO_ROOT / ".cache" / "logs" / f"{log_name}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.warehouse", "--group", group, *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for_rows(client: Any, producer: str, expected: int, timeout_s: float) -> str:
+    """Wait until the raw tables hold ``expected`` rows from ``producer``; the union it counted."""
+    tables = sorted({t.name for t in TABLES_BY_EVENT.values()})
+    union = " UNION ALL ".join(
+        f"SELECT occurred_at, _ingested_at FROM {t} WHERE producer = {{p:String}}" for t in tables
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        n = client.query(f"SELECT count() FROM ({union})", parameters={"p": producer}).result_rows[0][0]
+        if n >= expected:
+            return union
+        time.sleep(0.5)
+    raise RuntimeError(f"only part of {expected:,} rows from {producer} arrived in {timeout_s:.0f}s")
+
+
+def scale_out(settings: Settings, wire: KafkaWire, databases: list[str]) -> dict[int, tuple[float, float]]:
+    """One backlog drained by one, then by two, sink processes in one consumer group: rows/s
+    and the processes' CPU microseconds per row (from their start to the last row).
+
+    The rate is taken between the moments 10 % and 90 % of the rows had arrived, so the
+    group join (and, for two, the rebalance as the second member joins) is left out."""
+    groups = {n: f"bench-scale{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)}
+    for group in groups.values():
+        start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    producer = f"scale-{uuid.uuid4().hex[:8]}"
+    start = datetime.now(UTC) - timedelta(hours=1)
+    events = [
+        e
+        for e in simulate(producer, SCALE_EVENTS, start, timedelta(hours=1), seed=7)
+        if type(e) in TABLES_BY_EVENT
+    ]
+    say(f"scale-out: producing {len(events):,} events, then draining them with one and with two sinks ...")
+    produce_raw(wire, events)
+    rates = {}
+    for (n, group), database in zip(groups.items(), databases, strict=True):
+        client = connect(settings.clickhouse.url, database=database)
+        sinks = [start_sink(group, database, f"bench-sink-scale{n}-{i}") for i in range(n)]
+        try:
+            union = wait_for_rows(client, f"sim-{producer}"[:64], len(events), timeout_s=300)
+            cpu_us = sum(cpu_seconds(sink.pid) for sink in sinks) / len(events) * 1e6
+        finally:
+            for sink in sinks:
+                stop_child(sink)
+        t10, t90 = client.query(
+            f"SELECT quantilesExact(0.1, 0.9)(toUnixTimestamp64Milli(_ingested_at)) FROM ({union})",
+            parameters={"p": f"sim-{producer}"[:64]},
+        ).result_rows[0][0]
+        rates[n] = (0.8 * len(events) / max(0.001, (t90 - t10) / 1000), cpu_us)
+        say(
+            f"  {n} sink process{'es' if n > 1 else ''}: {rates[n][0]:,.0f} rows/s, {cpu_us:.0f} µs CPU per row"
+        )
+    return rates
 
 
 GENERATE = {
@@ -279,7 +328,8 @@ def dashboards(settings: Settings, database: str) -> dict[str, dict[str, float]]
 def main() -> int:
     settings = Settings()
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="bench-sink", extra={"linger.ms": 20})
-    databases = [f"bench_{name}_{uuid.uuid4().hex[:6]}" for name in ("sink", "direct", "fresh", "dash")]
+    names = ("sink", "direct", "fresh", "dash", "scale1", "scale2")
+    databases = [f"bench_{name}_{uuid.uuid4().hex[:6]}" for name in names]
     admin = connect(settings.clickhouse.url)
     try:
         for database in databases:
@@ -296,6 +346,10 @@ def main() -> int:
             admin.command(f"DROP DATABASE IF EXISTS {database}")
         p50, p99 = freshness(settings, wire, databases[2])
         say(f"freshness p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        admin.command(f"DROP DATABASE IF EXISTS {databases[2]}")
+        scale = scale_out(settings, wire, databases[4:6])
+        for database in databases[4:6]:
+            admin.command(f"DROP DATABASE IF EXISTS {database}")
         dash = dashboards(settings, databases[3])
     finally:
         wire.close()
@@ -308,6 +362,12 @@ def main() -> int:
         "direct_rows_per_s": round(direct_rate),
         "sink_vs_direct": round(sink_rate / direct_rate, 3),
         "sink_cpu_us_per_row": round(sink_cpu_us, 1),
+        "one_sink_process_rows_per_s": round(scale[1][0]),
+        "one_sink_process_cpu_us_per_row": round(scale[1][1], 1),
+        "one_process_vs_direct": round(scale[1][0] / direct_rate, 3),
+        "two_sink_processes_rows_per_s": round(scale[2][0]),
+        "two_sink_processes_cpu_us_per_row": round(scale[2][1], 1),
+        "two_vs_one_process": round(scale[2][0] / scale[1][0], 2),
         "freshness_p50_ms": p50,
         "freshness_p99_ms": p99,
         "steady_rate_per_s": STEADY_RATE,
