@@ -23,12 +23,14 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import confluent_kafka
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from ops.processes import ProcessFiles, tree_cpu_seconds
 from ops.seed import fund_wallets, live_room, open_rooms_async
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
@@ -150,13 +152,23 @@ async def main_async() -> dict[str, object]:
     }
 
 
+def service_pids(settings: Settings) -> dict[str, int]:
+    """The local services a gift passes through (PostgreSQL's backends are its children)."""
+    local = settings.local
+    pids = {
+        name: ProcessFiles(name, local.run_dir, local.log_dir).pid()
+        for name in ("kafka", "postgres", "redis")
+    }
+    return {name: pid for name, pid in pids.items() if pid is not None}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-async def end_to_end(settings: Settings) -> dict[str, float]:
+async def end_to_end(settings: Settings) -> dict[str, Any]:
     """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes."""
     run = uuid.uuid4().hex[:6]
     app_id = f"bench-e2e-{run}"
@@ -272,13 +284,20 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
                         sent_at[(await r.json())["gift_id"]] = t
 
             print(f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight ...", flush=True)
+            processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
+            cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
+            cpu_before["load generator"] = time.process_time()
             first = time.monotonic()
             await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
             accepted_s = time.monotonic() - first
             deadline = time.monotonic() + 180
             while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
+            cpu_after = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
+            cpu_after["load generator"] = time.process_time()
         done = [g for g in sent_at if g in settled_at]
+        cpu_us = {name: round((cpu_after[name] - cpu_before[name]) / len(done) * 1e6) for name in cpu_before}
+        print("CPU per gift: " + ", ".join(f"{name} {us:,} µs" for name, us in cpu_us.items()), flush=True)
         latencies = sorted((settled_at[g] - sent_at[g]) * 1000 for g in done)
         last = max(settled_at[g] for g in done)
         return {
@@ -287,6 +306,8 @@ async def end_to_end(settings: Settings) -> dict[str, float]:
             "api_accepted_per_s": round(len(sent_at) / accepted_s),
             "p50_request_to_settled_ms": round(latencies[len(latencies) // 2], 1),
             "p99_request_to_settled_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+            "cpu_us_per_gift": cpu_us,
+            "cpu_us_per_gift_total": sum(cpu_us.values()),
         }
     finally:
         stop.set()
