@@ -25,6 +25,7 @@ from media.transcode.ladder import Ladder
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.logs import configure_logging
+from streams.metrics import announce
 from streams.settings import Settings
 
 log = structlog.get_logger("media")
@@ -91,6 +92,7 @@ async def run(settings: Settings, rtmp_port: int, srt_port: int, origin_port: in
         )
     )
     serving = asyncio.create_task(origin.serve())
+    announce("media", settings.local.run_dir, f"{media.host}:{origin_port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ops.processes import ProcessFiles, alive, log_tail, spawn, stop
+from ops.processes import ProcessFiles, log_tail, spawn, stop
+from streams.pids import alive
 from streams.settings import REPO_ROOT, Settings
 
 

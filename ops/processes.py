@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams.pids import alive
+
 
 class ServiceFailed(RuntimeError):
     """A service did not start; the message carries the service's own last log lines."""
@@ -38,20 +40,6 @@ class ProcessFiles:
         except (FileNotFoundError, ValueError):
             return None
         return pid if alive(pid) else None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 def spawn(

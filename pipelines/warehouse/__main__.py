@@ -1,7 +1,7 @@
 """Composition root of the warehouse sink.
 
 python -m pipelines.warehouse [--group sink.warehouse] [--max-records 50000] [--max-wait 1.0]
-                              [--metrics-port 9464]
+                              [--metrics-port 0]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.retry import supervise
 from streams.bus.wire import KafkaWire
 from streams.logs import configure_logging
+from streams.metrics import LagReporter
 from streams.settings import Settings
 from warehouse.client import connect
 
@@ -33,14 +34,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--group", default="sink.warehouse")
     parser.add_argument("--max-records", type=int, default=50_000)
     parser.add_argument("--max-wait", type=float, default=1.0, help="seconds to gather a batch")
-    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on loopback")
+    parser.add_argument(
+        "--metrics-port", type=int, default=0, help="Prometheus metrics on loopback (0: any free port)"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
     configure_logging(settings.log_format)
     ch = settings.clickhouse
     client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
-    metrics = SinkMetrics(args.metrics_port)
+    metrics = SinkMetrics(args.metrics_port, run_dir=settings.local.run_dir)
+    LagReporter(settings.kafka.bootstrap_servers, args.group, [spec.name for spec in sink_topics()]).start()
     writer = WarehouseWriter(client, args.group, metrics)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")
     stop = threading.Event()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.bus.consumer import Received
+from streams.metrics import serve_metrics
+from streams.settings import LocalPlatformSettings
 
 FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -15,7 +18,7 @@ FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 
 class SinkMetrics:
     """Metrics of one sink process. ``port=None`` records without serving (tests, benchmarks)."""
 
-    def __init__(self, port: int | None, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int | None, host: str = "127.0.0.1", run_dir: Path | None = None) -> None:
         self.registry = CollectorRegistry()
         self.rows = Counter("sink_rows_written_total", "Rows inserted", ["table"], registry=self.registry)
         self.failures = Counter(
@@ -41,8 +44,14 @@ class SinkMetrics:
             ["topic", "partition"],
             registry=self.registry,
         )
+        self.port: int | None = None
         if port is not None:
-            start_http_server(port, addr=host, registry=self.registry)
+            # This sink's own metrics and the shared ones (records consumed, dead letters, lag).
+            served = CollectorRegistry()
+            served.register(self.registry)
+            served.register(REGISTRY)
+            folder = run_dir or LocalPlatformSettings().run_dir
+            self.port = serve_metrics("sink", folder, port=port, host=host, registry=served)
 
     def rows_written(self, table: str, count: int, seconds: float) -> None:
         self.rows.labels(table).inc(count)

@@ -35,6 +35,7 @@ from serving.api.state import AppState
 from serving.api.stream_routes import router as stream_router
 from serving.auth.tokens import require_secret
 from serving.exceptions import ApiProblem, TooManyRequests
+from serving.metrics import HTTP_REQUESTS, HTTP_SECONDS, route_of
 from serving.web.pages import router as web_router
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
@@ -102,12 +103,16 @@ class RequestContext:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.monotonic() - started
+                route = route_of(scope)
+                HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+                HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
                 log.info(
                     "request",
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
-                    ms=round((time.monotonic() - started) * 1000, 1),
+                    ms=round(seconds * 1000, 1),
                 )
 
 
@@ -279,13 +284,18 @@ def main() -> None:
     import uvicorn
 
     from streams.logs import configure_logging
+    from streams.metrics import serve_metrics
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--metrics-port", type=int, default=0, help="Prometheus metrics on loopback (0: any free port)"
+    )
     args = parser.parse_args()
     settings = Settings()
     configure_logging(settings.log_format)
+    serve_metrics("api", settings.local.run_dir, port=args.metrics_port)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
 
 

@@ -56,6 +56,7 @@ def main() -> None:
     import uvicorn
 
     from streams.logs import configure_logging
+    from streams.metrics import serve_metrics
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,9 +64,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--node-id", default=os.environ.get("GATEWAY_NODE_ID", "gw-1"))
+    parser.add_argument(
+        "--metrics-port", type=int, default=0, help="Prometheus metrics on loopback (0: any free port)"
+    )
     args = parser.parse_args()
     settings = Settings()
     configure_logging(settings.log_format)
+    serve_metrics("gateway", settings.local.run_dir, port=args.metrics_port, labels={"node": args.node_id})
     # No permessage-deflate: compressing every frame for every socket cost the node a third of
     # its CPU on room broadcasts (and the clients as much to inflate); chat frames are small.
     uvicorn.run(

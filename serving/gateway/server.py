@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from serving.auth.tokens import verify
 from serving.exceptions import ApiProblem, TooManyRequests
 from serving.gateway.limits import TokenBucket
 from serving.gateway.recovery import RecoveringRedisManager
+from serving.metrics import SOCKET_EVENTS, SOCKET_ROOMS, SOCKET_SECONDS, SOCKETS_CONNECTED
 from streams.bus.retry import TRANSIENT
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
@@ -58,6 +60,18 @@ def refuse(reason: str) -> dict[str, Any]:
     return {"ok": False, "reason": reason}
 
 
+REASON_CODE = re.compile(r"[a-z_]{1,32}")
+
+
+def outcome_of(ack: dict[str, Any]) -> str:
+    """An ack as a metric label: ``ok``, a reason code (``rate_limited``, ``unavailable``), or
+    ``refused`` for a reason worded for the user (one label per sentence would never end)."""
+    if ack.get("ok"):
+        return "ok"
+    reason = str(ack.get("reason", ""))
+    return reason if REASON_CODE.fullmatch(reason) else "refused"
+
+
 def outage(event: str, err: Exception) -> dict[str, Any]:
     """The ack for a broker, database or cache that did not answer: the client may retry."""
     log.warning("socket_event_unavailable", socket_event=event, error=str(err)[:300])
@@ -83,8 +97,17 @@ def client_event(method: SessionMethod) -> Method:
     ``token_expired`` once the socket's token has expired, and an outage acknowledged as such
     (:func:`acks_outages`)."""
 
+    event = method.__name__.removeprefix("on_")
+
     @functools.wraps(method)
     async def run(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
+        started = time.monotonic()
+        ack = await _acknowledge(self, sid, data)
+        SOCKET_EVENTS.labels(event, outcome_of(ack)).inc()
+        SOCKET_SECONDS.labels(event).observe(time.monotonic() - started)
+        return ack
+
+    async def _acknowledge(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
         session = await self.get_session(sid)
         if session.get("expires_at", 0) <= time.time():
             self._end(sid)
@@ -122,6 +145,13 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # the timer is refused with ``token_expired``.
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         self._ending: set[asyncio.Task[None]] = set()
+        SOCKET_ROOMS.set_function(self._rooms_held)
+
+    def _rooms_held(self) -> int:
+        """Named rooms with a socket here (python-socketio also keeps one room per socket)."""
+        rooms = self._manager.rooms.get("/", {})
+        sockets = rooms.get(None, {})
+        return sum(1 for name in rooms if name is not None and name not in sockets)
 
     @property
     def state(self) -> AppState:
@@ -160,6 +190,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
         delay = max(0.0, principal.expires_at - time.time())
         self._expiry_timers[sid] = asyncio.get_running_loop().call_later(delay, self._end, sid)
+        SOCKETS_CONNECTED.inc()
 
     async def _left(self, sid: str, user_id: str, room: str, reason: LeaveReason) -> None:
         await self.state.producer.send(
@@ -174,6 +205,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
+        SOCKETS_CONNECTED.dec()
         timer = self._expiry_timers.pop(sid, None)
         if timer is not None:
             timer.cancel()

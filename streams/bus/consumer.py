@@ -21,6 +21,7 @@ from streams.bus.wire import Headers
 from streams.contracts.base import Event
 from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PlatformError
+from streams.metrics import RECORDS_CONSUMED
 from streams.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,11 @@ class ContractConsumer:
             for msg in messages:
                 self._take(msg, batch)
                 taken += 1
+        counts: dict[str, int] = {}
+        for received in batch.events:
+            counts[received.topic] = counts.get(received.topic, 0) + 1
+        for topic, count in counts.items():
+            RECORDS_CONSUMED.labels(self.group_id, topic).inc(count)
         return batch
 
     def _take(self, msg: confluent_kafka.Message, batch: Batch) -> None:

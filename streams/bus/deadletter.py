@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from streams.bus.wire import Delivery, Headers, KafkaWire
 from streams.exceptions import PoisonRecord
+from streams.metrics import DEAD_LETTERS
 from streams.topics import TOPICS, TopicRegistry
 
 H_REASON = "dlq.reason"
@@ -51,8 +52,13 @@ class DeadLetterPublisher:
         self._consumer = consumer
         self._registry = registry
 
+    @property
+    def consumer(self) -> str:
+        return self._consumer
+
     def submit(self, record: SourceRecord, violation: PoisonRecord) -> Future[Delivery]:
         target = self._registry.get(record.topic).dead_letter
+        DEAD_LETTERS.labels(self._consumer, record.topic, violation.kind).inc()
         headers = [h for h in record.headers if not h[0].startswith("dlq.")]
         headers += [
             (H_REASON, violation.reason.encode()),

@@ -22,6 +22,7 @@ its offset committable.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from streams.bus.retry import Backoff, is_transient
 from streams.contracts.base import Event
 from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PoisonRecord
+from streams.metrics import AGENT_BATCH_SECONDS, AGENT_RETRIES, RECORDS_CONSUMED
 from streams.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
@@ -77,6 +79,8 @@ async def decode_events(
             decoded.append((record, decode(record.message.value, spec.events)))
         except ContractViolation as violation:
             await _dead_letter(dead_letters, record, violation)
+    if decoded:
+        RECORDS_CONSUMED.labels(dead_letters.consumer, spec.name).inc(len(decoded))
     return decoded
 
 
@@ -88,12 +92,14 @@ async def _handle(
 ) -> None:
     backoff = Backoff()
     events = [event for _, event in pairs]
+    started = time.monotonic()
     while True:
         try:
             poison = await handle(events)
             break
         except Exception as err:
             if is_transient(err):
+                AGENT_RETRIES.labels(agent).inc()
                 wait = backoff.next()
                 log.warning("agent_waiting", agent=agent, error=repr(err), retry_in_s=wait, batch=len(events))
                 await asyncio.sleep(wait)
@@ -101,6 +107,7 @@ async def _handle(
             log.exception("agent_handler_failed", agent=agent, batch=len(events))
             poison = [(event, f"{agent} failed on it: {err!r}"[:500]) for event in events]
             break
+    AGENT_BATCH_SECONDS.labels(agent).observe(time.monotonic() - started)
     if poison:
         records = {id(event): record for record, event in pairs}
         for event, reason in poison:

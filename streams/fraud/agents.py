@@ -15,6 +15,7 @@ from streams.contracts.gifts import GiftRequested
 from streams.faust_app import PlatformApp
 from streams.fraud.rules import Counters, FraudConfig
 from streams.fraud.screening import GiftRooms, ScreeningRecord, screen
+from streams.metrics import observe_since
 from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,7 @@ def register_fraud_agent(
             requests = [e for e in batch if isinstance(e, GiftRequested)]
             screened, alerts = await screen(requests, counters, config, rooms=rooms, decisions=decisions)
             await asyncio.gather(*(producer.send(e) for e in [*alerts, *screened]))
+            observe_since("requested_to_screened", requests)
             if alerts:
                 log.info(
                     "fraud_rules_fired",

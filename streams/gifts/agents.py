@@ -15,6 +15,7 @@ from streams.contracts.gifts import GiftScreened
 from streams.faust_app import PlatformApp
 from streams.gifts.holds import GiftHolds
 from streams.gifts.settlement import GiftLedger, settle
+from streams.metrics import observe_since
 from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ def register_settlement_agent(
             # the ledger answers a redelivered gift with its recorded outcome (same event id and
             # occurred_at, so the warehouse keeps one row).
             await asyncio.gather(*(producer.send(event) for event in settlement.events))
+            observe_since("screened_to_settled", (r for r in requests if r.decision != "review"))
             settled = sum(1 for o in settlement.events if o.event_type == "gift.settled")
             log.info(
                 "gifts_settled",

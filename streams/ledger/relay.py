@@ -21,6 +21,7 @@ from typing import Any
 import confluent_kafka
 import psycopg
 import structlog
+from prometheus_client import Counter, Gauge
 
 from streams.bus.consumer import headers_of
 from streams.bus.producer import event_headers
@@ -34,6 +35,9 @@ from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
 POSTINGS = TOPICS.for_event(LedgerPosted)
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Ledger transfers published from the outbox")
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published (measured every few seconds)")
+BACKLOG_EVERY_S = 5.0
 H_SOURCE = "outbox.source"
 H_SEQ = "outbox.seq"
 STATE = {
@@ -172,6 +176,7 @@ class OutboxRelay:
         if delete:
             self._conn.execute(SQL["outbox_done"], {"seqs": seqs})
             self.already_published.difference_update(seqs)
+        OUTBOX_PUBLISHED.inc(len(futures))
         return len(futures)
 
     def run(self, stop: threading.Event, idle_s: float = 0.2, max_backoff_s: float = 5.0) -> None:
@@ -179,10 +184,14 @@ class OutboxRelay:
         relay reconnects and re-reads the topic's tail (a record acknowledged after its wait
         timed out must not be sent twice), then carries on where the outbox says."""
         backoff = Backoff(first_s=0.2, max_s=max_backoff_s)
+        measured = 0.0
         while not stop.is_set():
             try:
                 if backoff.current:
                     self._recover()
+                if time.monotonic() - measured >= BACKLOG_EVERY_S:
+                    OUTBOX_BACKLOG.set(self.backlog())
+                    measured = time.monotonic()
                 sent = self.publish_batch()
                 backoff.reset()
                 if sent == 0:
@@ -206,10 +215,12 @@ class OutboxRelay:
 
 def main() -> None:
     from streams.logs import configure_logging
+    from streams.metrics import serve_metrics
     from streams.settings import Settings
 
     settings = Settings()
     configure_logging(settings.log_format)
+    serve_metrics("relay", settings.local.run_dir)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="ledger-outbox")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

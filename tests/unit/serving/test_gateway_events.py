@@ -97,6 +97,8 @@ class Limits:
 
 
 class Manager:
+    rooms: dict[str, dict[Any, Any]] = {}  # noqa: RUF012  (python-socketio's: namespace -> room -> sockets)
+
     def hold(self, room: str, sid: str) -> None:
         pass
 
@@ -250,3 +252,21 @@ async def test_an_outage_is_acked_and_disconnect_announces_every_room_left(gatew
     await namespace.on_disconnect(sid, "client disconnect")
     left = [e for e in producer.sent if isinstance(e, PresenceLeft)]
     assert [(e.room_id, e.reason) for e in left] == [("room-1", LeaveReason.DISCONNECTED)]
+
+
+def counted(event: str, outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("socket_events_total", {"event": event, "outcome": outcome}) or 0.0
+
+
+async def test_each_ack_is_counted_by_event_and_outcome(gateway: Any) -> None:
+    namespace, _, producer, _ = gateway
+    sid = await connected(namespace)
+    before = {o: counted("chat", o) for o in ("ok", "refused", "unavailable")}
+    await namespace.on_chat(sid, {"room_id": "room-1", "text": "hi"})  # not joined: worded refusal
+    await namespace.on_join(sid, {"room_id": "room-1"})
+    await namespace.on_chat(sid, {"room_id": "room-1", "text": "hi"})
+    producer.down = True
+    await namespace.on_chat(sid, {"room_id": "room-1", "text": "again"})
+    assert {o: counted("chat", o) - before[o] for o in before} == {"ok": 1, "refused": 1, "unavailable": 1}
