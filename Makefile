@@ -12,7 +12,7 @@ UV := .cache/bootstrap/bin/uv
 STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
-PHONY_EXTRA := api worker relay sink media chaos chaos-long soak
+PHONY_EXTRA := api worker relay sink media chaos chaos-long soak observe exporter
 .PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-fanout bench-media dagster clean
 
 help: ## this list
@@ -44,6 +44,9 @@ down: ## stop every local service this project started
 
 status: install ## each service: URL, PID, memory, reported version
 	$(PY) -m ops status
+
+observe: install ## also Prometheus (127.0.0.1:9090), Alertmanager (:9094) and the exporter; every process is scraped
+	$(PY) -m ops up --observe
 
 demo: up ## the platform's main job: a round trip through every store, with timings
 	$(PY) -m ops.demo

@@ -1,7 +1,8 @@
 """The local platform: ``python -m ops up|down|status|secrets|migrate``.
 
 up       install what is missing, start Kafka, ClickHouse, Redis and PostgreSQL on loopback,
-         create the topics from the registry, apply PostgreSQL and ClickHouse migrations
+         create the topics from the registry, apply PostgreSQL and ClickHouse migrations;
+         --observe: also Prometheus, Alertmanager and the exporter (ops/observe.py)
 down     stop what `up` started (all, or only those recorded with --record)
 status   each service, its URL, PID, memory and the version it reports
 """
@@ -16,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from ops.observe import observe_services
 from ops.processes import ServiceFailed
 from ops.services import Service, all_services, ensure_media_tools, is_local
+from streams.metrics import prune_targets, targets_dir
 from streams.settings import LOCAL_ENV_FILE, Settings
 
 GENERATED_SECRETS = (
@@ -25,8 +28,11 @@ GENERATED_SECRETS = (
     "AUTH_TOKEN_SECRET",
     "PAYMENTS_WEBHOOK_SECRET",
     "MEDIA_INGEST_SECRET",
+    "OBSERVE_WEBHOOK_TOKEN",
 )
 
+
+OBSERVE_NAMES = {"prometheus", "alertmanager", "exporter"}
 
 # What makes this machine a development one; the code's defaults are production's.
 DEVELOPMENT = {"PLATFORM_ENVIRONMENT": "development", "AUTH_DEV_TOKENS": "true"}
@@ -48,8 +54,10 @@ def ensure_local_secrets(path: Path = LOCAL_ENV_FILE) -> None:
         path.chmod(0o600)
 
 
-def _selected(settings: Settings, only: list[str] | None) -> list[Service]:
+def _selected(settings: Settings, only: list[str] | None, observe: bool = False) -> list[Service]:
     services = [s for s in all_services(settings) if is_local(s)]
+    if observe or (only and set(only) & OBSERVE_NAMES):
+        services += observe_services(settings)
     if only:
         services = [s for s in services if s.name in only]
     return services
@@ -67,7 +75,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     if installed:
         print(f"✓ installed  {', '.join(installed)} (Debian)", flush=True)
-    for service in _selected(settings, args.only):
+    if args.observe:
+        prune_targets(settings.local.run_dir)
+    for service in _selected(settings, args.only, args.observe):
         try:
             now, seconds = service.start(timeout_s=args.timeout)
         except ServiceFailed as err:
@@ -83,6 +93,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         Path(args.record).write_text("\n".join(started) + ("\n" if started else ""))
     if not args.only:
         setup_schemas(settings)
+    if args.observe:
+        targets = targets_dir(settings.local.run_dir)
+        print(
+            f"  Prometheus scrapes every process announced in {targets.relative_to(settings.local.cache_dir.parent)}"
+        )
     print(f"platform up in {time.monotonic() - t0:.1f}s", flush=True)
     return 0
 
@@ -127,7 +142,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         path = Path(args.recorded)
         only = path.read_text().split() if path.exists() else []
     # Stop in reverse order of start: clients of Kafka (none here) first, Kafka last.
-    for service in reversed(_selected(settings, only) if only is not None else all_services(settings)):
+    everything = all_services(settings) + observe_services(settings)
+    for service in reversed(_selected(settings, only) if only is not None else everything):
         if only is not None and service.name not in only:
             continue
         if service.stop():
@@ -137,15 +153,15 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(_: argparse.Namespace) -> int:
     settings = Settings()
-    print(f"{'service':<11}{'state':<9}{'pid':>8}{'memory':>10}  {'url':<34} version")
-    for service in all_services(settings):
+    print(f"{'service':<13}{'state':<9}{'pid':>8}{'memory':>10}  {'url':<34} version")
+    for service in all_services(settings) + observe_services(settings):
         if not is_local(service):
-            print(f"{service.name:<11}{'external':<9}{'-':>8}{'-':>10}  {service.url:<34} -")
+            print(f"{service.name:<13}{'external':<9}{'-':>8}{'-':>10}  {service.url:<34} -")
             continue
         st = service.status()
         state = "running" if st.pid else "stopped"
         memory = f"{st.memory_mb:.0f} MiB" if st.memory_mb is not None else "-"
-        print(f"{st.name:<11}{state:<9}{st.pid or '-':>8}{memory:>10}  {st.url:<34} {st.version}")
+        print(f"{st.name:<13}{state:<9}{st.pid or '-':>8}{memory:>10}  {st.url:<34} {st.version}")
     return 0
 
 
@@ -171,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--only", nargs="*", help="only these services (no schema setup)")
     up.add_argument("--record", help="write the names of the services this call started to this file")
     up.add_argument("--timeout", type=float, default=120.0)
+    up.add_argument(
+        "--observe", action="store_true", help="also Prometheus, Alertmanager and the exporter (make observe)"
+    )
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop the local platform")
     down.add_argument("--recorded", help="stop only the services named in this file (written by up --record)")

@@ -110,7 +110,7 @@ class Service(ABC):
         return Status(self.name, self.url, pid, memory, version)
 
 
-def _apt_install(*packages: str) -> None:
+def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise ServiceFailed(
             f"missing Debian packages {packages}; run: sudo apt-get install -y {' '.join(packages)}"
@@ -136,7 +136,7 @@ def ensure_media_tools() -> list[str]:
     player tests). Returns what had to be installed."""
     missing = sorted({package for program, package in MEDIA_TOOLS.items() if shutil.which(program) is None})
     if missing:
-        _apt_install(*missing)
+        apt_install(*missing)
     return missing
 
 
@@ -157,12 +157,12 @@ class Kafka(Service):
 
     def install(self) -> None:
         if shutil.which("java") is None:
-            _apt_install("openjdk-17-jre-headless")
+            apt_install("openjdk-17-jre-headless")
         marker = self.libs / ".complete"
         if marker.exists():
             return
         if shutil.which("mvn") is None:
-            _apt_install("maven")
+            apt_install("maven")
         print(
             f"fetching Apache Kafka {self.settings.kafka.version} from Maven Central ...",
             flush=True,
@@ -327,7 +327,7 @@ class Redis(Service):
 
     def install(self) -> None:
         if shutil.which("redis-server") is None:
-            _apt_install("redis-server")
+            apt_install("redis-server")
 
     def launch(self) -> int:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -428,7 +428,7 @@ class Postgres(Service):
 
     def install(self) -> None:
         if not (PG_BIN / "postgres").exists():
-            _apt_install("postgresql-15")
+            apt_install("postgresql-15")
 
     def _own(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)

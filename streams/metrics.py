@@ -147,55 +147,21 @@ def prune_targets(run_dir: Path) -> list[str]:
     return removed
 
 
-class LagReporter:
-    """A background thread that sets ``kafka_consumer_lag`` for one group every ``every_s``:
-    two broker calls per round (the group's committed offsets, the topics' end offsets),
-    never on a consumer's poll thread."""
-
-    def __init__(
-        self, bootstrap_servers: str, group: str, topics: Iterable[str], every_s: float = 10.0
-    ) -> None:
-        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-        self._group = group
-        self._topics = sorted(set(topics))
-        self._every_s = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lag-{group}", daemon=True)
-
-    def start(self) -> LagReporter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def measure(self) -> dict[str, int]:
-        """Lag per topic, summed over its partitions (a partition never committed counts whole)."""
-        metadata = self._admin.list_topics(timeout=10)
-        partitions = [
-            confluent_kafka.TopicPartition(topic, p)
-            for topic in self._topics
-            if topic in metadata.topics
-            for p in metadata.topics[topic].partitions
-        ]
-        request = confluent_kafka.ConsumerGroupTopicPartitions(self._group, partitions)
-        committed = self._admin.list_consumer_group_offsets([request])[self._group].result(timeout=10)
-        positions = {(tp.topic, tp.partition): tp.offset for tp in committed.topic_partitions}
-        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        ends = self._admin.list_offsets(dict.fromkeys(partitions, latest), request_timeout=10)
-        lag: dict[str, int] = dict.fromkeys(self._topics, 0)
-        for tp, future in ends.items():
-            end = future.result().offset
-            position = positions.get((tp.topic, tp.partition), -1)
-            lag[tp.topic] += max(0, end - max(position, 0))
-        return lag
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                for topic, behind in self.measure().items():
-                    CONSUMER_LAG.labels(self._group, topic).set(behind)
-            except (confluent_kafka.KafkaException, RuntimeError) as err:  # a metric: never a reason to stop
-                log.warning("lag_unavailable", group=self._group, error=str(err)[:200])
-            self._stop.wait(max(0.0, self._every_s - (time.monotonic() - started)))
+def group_lag(admin: AdminClient, group: str) -> dict[str, int]:
+    """Records between ``group``'s committed offsets and the end of each topic it has committed
+    on, per topic (two broker calls: the group's offsets, then the end offsets)."""
+    request = confluent_kafka.ConsumerGroupTopicPartitions(group)
+    committed = admin.list_consumer_group_offsets([request])[group].result(timeout=10)
+    positions = {
+        confluent_kafka.TopicPartition(tp.topic, tp.partition): tp.offset
+        for tp in committed.topic_partitions
+        if tp.offset >= 0
+    }
+    if not positions:
+        return {}
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    ends = admin.list_offsets(dict.fromkeys(positions, latest), request_timeout=10)
+    lag: dict[str, int] = {}
+    for tp, future in ends.items():
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, future.result().offset - positions[tp])
+    return lag

@@ -245,6 +245,27 @@ class MediaSettings(BaseSettings):
     ffmpeg: str = "ffmpeg"
 
 
+class ObserveSettings(BaseSettings):
+    """Prometheus, Alertmanager and the platform exporter (``make observe``)."""
+
+    model_config = _config("OBSERVE_")
+
+    prometheus_port: int = 9090
+    # Not 9093: the local Kafka's controller listens there.
+    alertmanager_port: int = 9094
+    scrape_interval_s: int = 5
+    # The consumer groups whose lag the exporter reports (a stopped consumer cannot report its own).
+    groups: list[str] = ["live-platform", "sink.warehouse", "sink.event_log"]
+    lag_every_s: float = 5.0
+    # The ledger audit (conservation, no overdrawn wallet, balances = transfers) reads every
+    # transfer: every minute by default.
+    audit_every_s: float = 60.0
+    # Where Alertmanager posts alerts (the API turns each into an ops.alert event on Kafka), and
+    # the bearer token it must present.
+    webhook_url: str = "http://127.0.0.1:8000/internal/v1/alerts"
+    webhook_token: SecretStr = SecretStr("")
+
+
 class LocalPlatformSettings(BaseSettings):
     """Where ``make up`` keeps the services it runs on this machine."""
 
@@ -286,6 +307,7 @@ class Settings(BaseSettings):
     rooms: RoomSettings = Field(default_factory=RoomSettings)
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    observe: ObserveSettings = Field(default_factory=ObserveSettings)
     log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")
@@ -297,6 +319,7 @@ class Settings(BaseSettings):
                 ("AUTH_TOKEN_SECRET", self.auth.token_secret),
                 ("MEDIA_INGEST_SECRET", self.media.ingest_secret),
                 ("PAYMENTS_WEBHOOK_SECRET", self.payments.webhook_secret),
+                ("OBSERVE_WEBHOOK_TOKEN", self.observe.webhook_token),
             ):
                 if len(secret.get_secret_value()) < MIN_SECRET_CHARS:
                     raise ValueError(f"{name} must be set ({MIN_SECRET_CHARS}+ characters) in production")

@@ -26,6 +26,7 @@ from streams.contracts.gifts import GiftRejected, GiftRequested, GiftScreened, G
 from streams.contracts.ledger import LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
+from streams.contracts.ops import OpsAlert
 from streams.contracts.payouts import PayoutFailed, PayoutPaid, PayoutPending
 from streams.contracts.presence import PresenceJoined, PresenceLeft, RoomOccupancy
 from streams.contracts.probes import PlatformProbe
@@ -251,6 +252,14 @@ TOPICS = TopicRegistry(
             partitions=3,
             retention=90 * DAY,
             description="Every fraud rule hit, enforced or shadow.",
+        ),
+        TopicSpec(
+            "ops.alerts",
+            (OpsAlert,),
+            key="fingerprint",
+            partitions=1,
+            retention=90 * DAY,
+            description="Operational alerts firing and resolving (Prometheus rules via Alertmanager).",
         ),
         TopicSpec(
             "ops.probes",

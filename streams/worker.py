@@ -36,7 +36,7 @@ from streams.gifts.agents import register_settlement_agent
 from streams.gifts.holds import GiftHolds
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
-from streams.metrics import LagReporter, serve_metrics
+from streams.metrics import serve_metrics
 from streams.probes.agents import register_probe_agent
 from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
 from streams.redis_pool import connect_redis
@@ -142,7 +142,6 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = build(settings, args.app_id, args.web_port)
     serve_metrics("worker", settings.local.run_dir, port=args.metrics_port, labels={"group": args.app_id})
-    LagReporter(settings.kafka.bootstrap_servers, args.app_id, [spec.name for spec in CONSUMED]).start()
     sys.argv = sys.argv[:1]
     # aiokafka's fetcher builds a debug record per fetch round when its logger inherits DEBUG:
     # ~6 % of the worker's CPU under load, for lines nobody reads.

@@ -14,6 +14,7 @@ from streams.contracts.gifts import GiftRejectReason
 from streams.contracts.ledger import Asset, TransferKind, TransferState
 from streams.contracts.lifecycle import EndReason, IngestProtocol, Rendition
 from streams.contracts.moderation import ModerationKind
+from streams.contracts.ops import AlertStatus
 from streams.contracts.presence import LeaveReason
 from streams.contracts.qos import BeaconEvent, PlayerState
 from streams.contracts.reactions import ReactionKind
@@ -207,6 +208,16 @@ def _fields() -> dict[str, dict[str, Any]]:
             "window_s": 60,
         },
         "ops.probe": {"run_id": "run-1", "seq": 0},
+        "ops.alert": {
+            "alertname": "ConsumerLagHigh",
+            "status": AlertStatus.FIRING,
+            "severity": "page",
+            "owner": "data-platform",
+            "summary": "sink.warehouse is 12,000 records behind",
+            "labels": {"group": "sink.warehouse", "alertname": "ConsumerLagHigh"},
+            "starts_at": T0,
+            "fingerprint": "3f2a9c1b7d4e5f60",
+        },
     }
 
 

@@ -35,6 +35,7 @@ from streams.contracts.gifts import GiftRejected, GiftRequested, GiftSettled
 from streams.contracts.ledger import LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
+from streams.contracts.ops import OpsAlert
 from streams.contracts.payouts import PayoutFailed, PayoutPaid, PayoutPending
 from streams.contracts.presence import PresenceJoined, PresenceLeft, RoomOccupancy
 from streams.contracts.qos import PlaybackBeacon
@@ -66,6 +67,9 @@ LOW_CARDINALITY = {
     "error_code",
     "asset",
     "reference_kind",
+    "alertname",
+    "severity",
+    "owner",
 }
 
 
@@ -168,6 +172,12 @@ RAW_TABLES: tuple[RawTable, ...] = (
         (FraudAlert,),
         order_by=("rule", "occurred_at"),
         description="Every fraud rule hit, enforced or shadow.",
+    ),
+    RawTable(
+        "ops_alerts",
+        (OpsAlert,),
+        order_by=("alertname", "occurred_at"),
+        description="Operational alerts firing and resolving, with their labels (from Alertmanager).",
     ),
 )
 

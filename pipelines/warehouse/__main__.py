@@ -20,7 +20,6 @@ from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.retry import supervise
 from streams.bus.wire import KafkaWire
 from streams.logs import configure_logging
-from streams.metrics import LagReporter
 from streams.settings import Settings
 from warehouse.client import connect
 
@@ -44,7 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     ch = settings.clickhouse
     client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
     metrics = SinkMetrics(args.metrics_port, run_dir=settings.local.run_dir)
-    LagReporter(settings.kafka.bootstrap_servers, args.group, [spec.name for spec in sink_topics()]).start()
     writer = WarehouseWriter(client, args.group, metrics)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")
     stop = threading.Event()

@@ -29,6 +29,7 @@ from serving.api.auth_limits import AuthLimits
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
 from serving.api.openapi import install as install_openapi
+from serving.api.ops_routes import router as ops_router
 from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
@@ -188,6 +189,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     app.include_router(fraud_router)
     app.include_router(room_router)
     app.include_router(stream_router)
+    app.include_router(ops_router)
     app.include_router(web_router)
     app.add_middleware(RequestContext)
     install_openapi(app)

@@ -16,7 +16,6 @@ sessions and QoS beacons for players.
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -25,7 +24,9 @@ from pydantic import Field, ValidationError
 from serving.api.models import Body
 from serving.api.params import StreamPath
 from serving.api.state import PrincipalDep, StateDep
-from serving.exceptions import Forbidden, NotFound, Unauthorized, Unprocessable
+from serving.auth.tokens import require_service_token
+from serving.exceptions import Forbidden, NotFound, Unprocessable
+from serving.metrics import observe_beacons
 from streams.broadcast.keys import KeyRefused
 from streams.contracts.base import Identifier, Role, RoomId
 from streams.contracts.codec import describe, from_json_values
@@ -98,10 +99,9 @@ async def revoke_key(stream_id: StreamPath, state: StateDep, principal: Principa
 async def authorize(
     body: Authorize, state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, str]:
-    secret = state.settings.media.ingest_secret.get_secret_value()
-    offered = (authorization or "").removeprefix("Bearer ").strip()
-    if not secret or not hmac.compare_digest(offered.encode(), secret.encode()):
-        raise Unauthorized("the media tier authenticates with MEDIA_INGEST_SECRET")
+    require_service_token(
+        authorization, state.settings.media.ingest_secret.get_secret_value(), "MEDIA_INGEST_SECRET"
+    )
     try:
         stream = await state.stream_keys.authorize(body.key)
     except KeyRefused as err:
@@ -167,4 +167,5 @@ async def qos(body: BeaconBatch, state: StateDep, principal: PrincipalDep) -> di
         if owner[0] != beacon.cid:
             raise Unprocessable(f"beacons[{i}]: session {beacon.sid} plays {owner[0]}, not {beacon.cid}")
     await asyncio.gather(*(asyncio.wrap_future(state.producer.submit(b)) for b in beacons))
+    observe_beacons(beacons)
     return {"accepted": len(beacons)}

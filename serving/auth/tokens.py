@@ -32,6 +32,14 @@ def require_secret(secret: str, name: str) -> str:
     return secret
 
 
+def require_service_token(authorization: str | None, secret: str, name: str) -> None:
+    """A platform service (the media tier, Alertmanager) calling an internal route presents a
+    shared secret as its bearer token; compared in constant time. 401 naming the secret."""
+    offered = (authorization or "").removeprefix("Bearer ").strip()
+    if not secret or not hmac.compare_digest(offered.encode(), secret.encode()):
+        raise Unauthorized(f"this route authenticates with {name}")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -18,6 +18,7 @@ from streams.contracts.gifts import GiftRejected, GiftRequested, GiftScreened, G
 from streams.contracts.ledger import LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
+from streams.contracts.ops import OpsAlert
 from streams.contracts.payouts import PayoutFailed, PayoutPaid, PayoutPending
 from streams.contracts.presence import PresenceJoined, PresenceLeft, RoomOccupancy
 from streams.contracts.probes import PlatformProbe
@@ -54,6 +55,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     StreamLadder,
     ModerationAction,
     FraudAlert,
+    OpsAlert,
     PlatformProbe,
 )
 

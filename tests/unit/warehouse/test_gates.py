@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from streams.topics import TOPICS
 from warehouse.migrate import MIGRATIONS_DIR
-from warehouse.schema import RAW_TABLES, all_gate_statements, gate_ttl_days
+from warehouse.schema import RAW_TABLES, create_statement, gate_statements, gate_ttl_days
 
 
-def test_the_gate_migration_is_what_the_schema_generates() -> None:
-    migration = (MIGRATIONS_DIR / "0007_first_seen_gates.sql").read_text()
-    assert "\n".join(all_gate_statements()) in migration
+def test_every_raw_table_and_its_gate_are_migrated_as_the_schema_generates_them() -> None:
+    migrations = "\n".join(path.read_text() for path in sorted(MIGRATIONS_DIR.glob("*.sql")))
+    for table in RAW_TABLES:
+        assert gate_statements(table) in migrations, table.name
+        if f"ALTER TABLE {table.name} " not in migrations:  # changed later: the live-columns test checks it
+            assert create_statement(table) in migrations, table.name
 
 
 def test_every_gate_remembers_an_id_longer_than_kafka_can_redeliver_it() -> None:
