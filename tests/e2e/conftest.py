@@ -21,6 +21,7 @@ from serving.auth.tokens import issue
 from streams.contracts.base import Role
 from streams.settings import Settings
 from tests.integration.conftest import (  # noqa: F401
+    clickhouse,
     free_port,
     producer,
     settings,
