@@ -51,14 +51,6 @@ def query(prometheus: str, promql: str) -> list[dict[str, Any]]:
     return result
 
 
-def answering(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 class Platform:
     def __init__(self, tmp_path: Path, settings: Settings) -> None:
         self.tmp = tmp_path
@@ -140,9 +132,9 @@ def platform(tmp_path: Path, settings: Settings) -> Iterator[Platform]:
     )
     p.start_sink()
     try:
-        eventually(lambda: answering(f"{p.prometheus}/-/ready"), 60, "Prometheus ready")
-        eventually(lambda: answering(f"{p.alertmanager}/-/ready"), 60, "Alertmanager ready")
-        eventually(lambda: answering(f"{p.api}/healthz"), 60, "API answering")
+        eventually(lambda: answers(f"{p.prometheus}/-/ready"), 60, "Prometheus ready")
+        eventually(lambda: answers(f"{p.alertmanager}/-/ready"), 60, "Alertmanager ready")
+        eventually(lambda: answers(f"{p.api}/healthz"), 60, "API answering")
         yield p
     finally:
         for name in list(p.procs):
