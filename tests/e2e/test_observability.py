@@ -21,6 +21,7 @@ import pytest
 from ops.observe import (
     alertmanager_argv,
     alertmanager_config,
+    answers,
     ensure_observe_tools,
     prometheus_argv,
     prometheus_config,
