@@ -24,6 +24,7 @@ from media.packaging.llhls import Timing
 from media.transcode.ladder import Ladder
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
+from streams.errors import init_error_tracking
 from streams.logs import configure_logging
 from streams.metrics import announce
 from streams.settings import Settings
@@ -128,6 +129,7 @@ def main() -> None:
     parser.add_argument("--origin-port", type=int, default=settings.media.origin_port)
     args = parser.parse_args()
     configure_logging(settings.log_format)
+    init_error_tracking(settings, "media")
     try:
         import uvloop
 

@@ -5,6 +5,7 @@ up       install what is missing, start Kafka, ClickHouse, Redis and PostgreSQL 
          --observe: also Prometheus, Alertmanager and the exporter (ops/observe.py)
 down     stop what `up` started (all, or only those recorded with --record)
 status   each service, its URL, PID, memory and the version it reports
+trace    one event's path across processes (python -m ops trace EVENT_ID)
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
-from ops.observe import observe_services
+from ops.observe import answers, figures, observe_services
 from ops.processes import ServiceFailed
 from ops.services import Service, all_services, ensure_media_tools, is_local
 from streams.metrics import prune_targets, targets_dir
@@ -162,11 +164,31 @@ def cmd_status(_: argparse.Namespace) -> int:
         state = "running" if st.pid else "stopped"
         memory = f"{st.memory_mb:.0f} MiB" if st.memory_mb is not None else "-"
         print(f"{st.name:<13}{state:<9}{st.pid or '-':>8}{memory:>10}  {st.url:<34} {st.version}")
+    prometheus = f"http://127.0.0.1:{settings.observe.prometheus_port}"
+    if answers(f"{prometheus}/-/ready"):
+        print()
+        print(figures(prometheus))
     return 0
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     setup_schemas(Settings())
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from ops.trace import find_trace, render
+    from warehouse.client import connect
+
+    ch = Settings().clickhouse
+    client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
+    trace_id, hops = find_trace(client, args.event_id)
+    if not hops:
+        print(
+            f"no traced row for event {args.event_id} in the warehouse (not sunk yet, or it carried no trace)"
+        )
+        return 1
+    print(render(trace_id, hops))
     return 0
 
 
@@ -197,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show services, PIDs, memory, versions").set_defaults(func=cmd_status)
     sub.add_parser("migrate", help="create topics, apply migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("secrets", help="generate development secrets").set_defaults(func=cmd_secrets)
+    trace = sub.add_parser("trace", help="one event's path across processes, from the warehouse")
+    trace.add_argument("event_id", type=uuid.UUID)
+    trace.set_defaults(func=cmd_trace)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

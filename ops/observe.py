@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -224,3 +225,31 @@ class Exporter(Service):
 
 def observe_services(settings: Settings) -> list[Service]:
     return [Prometheus(settings), Alertmanager(settings), Exporter(settings)]
+
+
+def _vector(prometheus: str, promql: str, by: str) -> dict[str, float]:
+    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        result = json.load(response)["data"]["result"]
+    return {r["metric"].get(by, ""): float(r["value"][1]) for r in result}
+
+
+def figures(prometheus: str) -> str:
+    """Each deployable's processes, request, error and record rates, each group's lag and the
+    alerts firing, from Prometheus (what `make status` prints under the services)."""
+    up = _vector(prometheus, "sum by (job) (up)", "job")
+    requests = _vector(prometheus, "sum by (job) (rate(http_requests_total[1m]))", "job")
+    errors = _vector(prometheus, 'sum by (job) (rate(http_requests_total{status=~"5.."}[1m]))', "job")
+    records = _vector(prometheus, "sum by (job) (rate(kafka_records_consumed_total[1m]))", "job")
+    lag = _vector(prometheus, "sum by (group) (kafka_consumer_lag)", "group")
+    firing = _vector(prometheus, 'count by (alertname) (ALERTS{alertstate="firing"})', "alertname")
+    lines = [f"{'deployable':<13}{'processes':>10}{'requests/s':>12}{'5xx/s':>8}{'records/s':>11}"]
+    for job in sorted(up):
+        lines.append(
+            f"{job:<13}{up[job]:>10.0f}{requests.get(job, 0):>12.1f}{errors.get(job, 0):>8.2f}{records.get(job, 0):>11.1f}"
+        )
+    lines += [f"lag {group}: {behind:,.0f} records" for group, behind in sorted(lag.items())]
+    lines.append(
+        "alerts firing: " + (", ".join(f"{name} ({n:.0f})" for name, n in sorted(firing.items())) or "none")
+    )
+    return "\n".join(lines)

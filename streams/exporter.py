@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 from psycopg_pool import AsyncConnectionPool
 
+from streams.errors import init_error_tracking
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.metrics import CONSUMER_LAG, group_lag, serve_metrics
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)
+    init_error_tracking(settings, "exporter")
     serve_metrics("exporter", settings.local.run_dir, port=args.metrics_port)
 
     async def serve() -> None:

@@ -264,6 +264,8 @@ class ObserveSettings(BaseSettings):
     # the bearer token it must present.
     webhook_url: str = "http://127.0.0.1:8000/internal/v1/alerts"
     webhook_token: SecretStr = SecretStr("")
+    # Error tracking (streams/errors.py): off unless set.
+    sentry_dsn: SecretStr = SecretStr("")
 
 
 class LocalPlatformSettings(BaseSettings):

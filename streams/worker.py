@@ -26,6 +26,7 @@ from streams.contracts.moderation import ModerationAction
 from streams.contracts.presence import PresenceJoined
 from streams.contracts.probes import PlatformProbe
 from streams.contracts.reactions import ReactionSubmitted
+from streams.errors import init_error_tracking
 from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)
+    init_error_tracking(settings, "worker")
     # uvloop: the same agents for about a third less CPU than the default asyncio loop.
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = build(settings, args.app_id, args.web_port)

@@ -22,6 +22,7 @@ COLUMN_DOCS: dict[str, str] = {
     "_topic": "Kafka topic the row was read from.",
     "_partition": "Kafka partition the row was read from.",
     "_offset": "Kafka offset of the row (the sink never writes an offset twice).",
+    "_trace_id": "W3C trace id the record carried (its traceparent header), '' if none: `python -m ops trace` follows it.",
     "_ingested_at": "When the row was written to ClickHouse; ingested_at - occurred_at is the freshness.",
     "room_id": "The room: one per live stream.",
     "user_id": "The viewer or creator concerned.",

@@ -47,6 +47,7 @@ SINK_COLUMNS: dict[str, str] = {
     "_topic": "LowCardinality(String)",
     "_partition": "UInt16",
     "_offset": "UInt64",
+    "_trace_id": "String DEFAULT ''",
     "_ingested_at": "DateTime64(3, 'UTC') DEFAULT now64(3)",
 }
 

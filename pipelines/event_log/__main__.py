@@ -10,6 +10,7 @@ from pipelines.event_log.sink import EventLogWriter
 from streams.bus.consumer import ContractConsumer
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.wire import KafkaWire
+from streams.errors import init_error_tracking
 from streams.logs import configure_logging
 from streams.settings import Settings
 from streams.topics import TOPICS
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings()
     configure_logging(settings.log_format)
+    init_error_tracking(settings, "event-log-sink")
     ch = settings.clickhouse
     client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")

@@ -77,6 +77,7 @@ class ColumnBatch:
         columns[base].append(received.topic)
         columns[base + 1].append(received.partition)
         columns[base + 2].append(received.offset)
+        columns[base + 3].append(received.trace_id or "")
         self.count += 1
 
     def event_ids(self) -> list[uuid.UUID]:

@@ -55,6 +55,7 @@ from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds, UnknownHold
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
+from streams.tracing import current_trace_id, traced
 from streams.wallet.store import PostgresTopUps
 
 log = structlog.get_logger(__name__)
@@ -96,11 +97,15 @@ class RequestContext:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    (b"x-trace-id", (current_trace_id() or "").encode()),
                     (b"x-content-type-options", b"nosniff"),
                 ]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        with (
+            traced(headers.get(b"traceparent")) as trace_id,
+            structlog.contextvars.bound_contextvars(request_id=request_id, trace_id=trace_id),
+        ):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
@@ -285,6 +290,7 @@ def main() -> None:
 
     import uvicorn
 
+    from streams.errors import init_error_tracking
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
 
@@ -297,6 +303,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging(settings.log_format)
+    init_error_tracking(settings, "api")
     serve_metrics("api", settings.local.run_dir, port=args.metrics_port)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
 

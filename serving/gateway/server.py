@@ -39,6 +39,7 @@ from streams.contracts.reactions import ReactionSubmitted
 from streams.fanout.ports import moderators_room, user_room
 from streams.gifts.requests import GiftOrder, GiftRefused, request_gift
 from streams.settings import RoomSettings
+from streams.tracing import traced
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,11 @@ def client_event(method: SessionMethod) -> Method:
     @functools.wraps(method)
     async def run(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
         started = time.monotonic()
-        ack = await _acknowledge(self, sid, data)
+        with (
+            traced() as trace_id,
+            structlog.contextvars.bound_contextvars(socket_event=event, trace_id=trace_id),
+        ):
+            ack = await _acknowledge(self, sid, data)
         SOCKET_EVENTS.labels(event, outcome_of(ack)).inc()
         SOCKET_SECONDS.labels(event).observe(time.monotonic() - started)
         return ack

@@ -23,6 +23,7 @@ from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PlatformError
 from streams.metrics import RECORDS_CONSUMED
 from streams.topics import TopicSpec
+from streams.tracing import header_value, trace_id_of
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,7 @@ class Received:
     partition: int
     offset: int
     timestamp_ms: int
+    trace_id: str | None = None
 
 
 @dataclass
@@ -152,7 +154,9 @@ class ContractConsumer:
             )
             return
         _, ts = msg.timestamp()
-        batch.events.append(Received(event, topic, partition, offset, ts))
+        batch.events.append(
+            Received(event, topic, partition, offset, ts, trace_id_of(header_value(msg.headers())))
+        )
 
     def commit(self, batch: Batch) -> None:
         """Make the batch's dead letters durable, then commit its offsets (synchronously)."""

@@ -35,6 +35,7 @@ from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PoisonRecord
 from streams.metrics import AGENT_BATCH_SECONDS, AGENT_RETRIES, RECORDS_CONSUMED
 from streams.topics import TopicSpec
+from streams.tracing import handling, header_value, traced
 
 log = structlog.get_logger(__name__)
 
@@ -132,7 +133,8 @@ async def process_batches(
             message.incref()
         pairs = await decode_events(records, spec, dead_letters)
         if pairs:
-            with structlog.contextvars.bound_contextvars(topic=spec.name, batch=len(pairs)):
+            traces = ((event, header_value(record.message.headers)) for record, event in pairs)
+            with structlog.contextvars.bound_contextvars(topic=spec.name, batch=len(pairs)), handling(traces):
                 await _handle(pairs, handle, dead_letters, agent)
         for message in held:
             message.decref()
@@ -152,11 +154,15 @@ async def process_events(
         message.incref()
         pairs = await decode_events([record], spec, dead_letters)
         if pairs:
-            with structlog.contextvars.bound_contextvars(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                event_id=str(pairs[0][1].event_id),
+            with (
+                traced(header_value(message.headers)) as trace_id,
+                structlog.contextvars.bound_contextvars(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    event_id=str(pairs[0][1].event_id),
+                    trace_id=trace_id,
+                ),
             ):
                 await _handle(pairs, one, dead_letters, agent)
         message.decref()

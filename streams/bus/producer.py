@@ -9,15 +9,20 @@ from streams.bus.wire import Delivery, Headers, KafkaWire
 from streams.contracts.base import Event
 from streams.contracts.codec import CONTENT_TYPE, decode, encode
 from streams.topics import TOPICS, TopicRegistry
+from streams.tracing import header_for
 
 
 def event_headers(event: Event) -> Headers:
-    return [
+    headers = [
         ("event_type", event.event_type.encode()),
         ("schema_version", str(event.schema_version).encode()),
         ("event_id", str(event.event_id).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
+    trace = header_for(event)
+    if trace is not None:
+        headers.append(trace)
+    return headers
 
 
 class EventProducer:
