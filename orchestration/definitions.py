@@ -230,6 +230,7 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
         },
     )
     outcome = check_batch(frame, planned.payables)
+    with_store(lambda store: store.record_check(period, outcome.passed, outcome.checked, outcome.failed))
     yield AssetCheckResult(
         check_name="great_expectations",
         passed=outcome.passed,

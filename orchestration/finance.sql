@@ -77,3 +77,7 @@ FROM ledger_transfers t
 WHERE t.flags = 'posted' AND t.kind = 'gift' AND t.credit_account = %(account)s
   AND t.created_at >= %(start)s AND t.created_at < %(end)s
 ORDER BY t.seq
+
+-- name: RECORD_CHECK_RUN
+INSERT INTO payout_check_runs (period, passed, expectations, failed)
+VALUES (%(period)s, %(passed)s, %(expectations)s, %(failed)s)

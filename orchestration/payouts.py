@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from streams.ids import derived_id
@@ -202,6 +203,14 @@ class FinanceStore:
                     SQL["RECORD_EXCLUSION"],
                     {"creator_id": e.creator_id, "period": period, "payable": e.payable, "reason": e.reason},
                 )
+
+    async def record_check(self, period: date, passed: bool, expectations: int, failed: list[str]) -> None:
+        """One run of the batch's quality check (the exporter alerts on a blocked day)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                SQL["RECORD_CHECK_RUN"],
+                {"period": period, "passed": passed, "expectations": expectations, "failed": Jsonb(failed)},
+            )
 
     async def post_pending(self, line: PayoutLine) -> bool:
         """Record the payout and reserve its coins in the ledger (pending). Idempotent: a payout

@@ -4,7 +4,9 @@
   (a stopped sink cannot say that it is falling behind; this process can);
 - the ledger audit (``streams.ledger.store.PostgresLedger.audit``): assets whose postings do not
   sum to zero, overdrawn wallets, balances that differ from their transfers, and when the audit
-  last ran to the end.
+  last ran to the end;
+- the payout job's state: days whose batch failed its quality check (blocked, nobody paid) and
+  payouts by status.
 
     python -m streams.exporter [--metrics-port 0]
 """
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from pathlib import Path
 
 import confluent_kafka
 import structlog
@@ -27,9 +30,11 @@ from streams.errors import init_error_tracking
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.metrics import CONSUMER_LAG, group_lag, serve_metrics
+from streams.postgres.named_sql import load
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
+SQL = load(Path(__file__).with_name("exporter.sql"))
 
 LEDGER_UNBALANCED = Gauge("ledger_unbalanced_assets", "Assets whose account balances do not sum to zero")
 LEDGER_OVERDRAWN = Gauge("ledger_overdrawn_accounts", "User wallets below zero (never allowed)")
@@ -39,6 +44,11 @@ LEDGER_UNRECONCILED = Gauge(
 LEDGER_AUDITED_AT = Gauge(
     "ledger_audit_last_success_timestamp_seconds", "When the ledger audit last completed"
 )
+PAYOUT_CHECKS_FAILING = Gauge(
+    "payout_checks_failing", "Periods of the last 7 days whose latest payout-batch quality check failed"
+)
+PAYOUT_LAST_CHECK = Gauge("payout_check_last_timestamp_seconds", "When a payout batch was last checked")
+PAYOUTS = Gauge("payouts", "Payouts of the last 7 days' periods, by status", ["status"])
 LAG_MEASURED_AT = Gauge(
     "kafka_consumer_lag_last_success_timestamp_seconds", "When consumer lag was last read"
 )
@@ -66,6 +76,18 @@ async def audit_ledger(ledger: PostgresLedger) -> None:
         )
 
 
+async def report_payouts(pool: AsyncConnectionPool) -> None:
+    """The payout job's state: blocked days (failed quality checks) and payouts by status."""
+    async with pool.connection() as conn:
+        checks = await (await conn.execute(SQL["payout_checks"])).fetchall()
+        statuses: dict[str, int] = dict(await (await conn.execute(SQL["payouts_by_status"])).fetchall())
+    PAYOUT_CHECKS_FAILING.set(sum(1 for _, passed, _ in checks if not passed))
+    if checks:
+        PAYOUT_LAST_CHECK.set(max(at for _, _, at in checks).timestamp())
+    for status in ("pending", "paid", "failed"):
+        PAYOUTS.labels(status).set(int(statuses.get(status, 0)))
+
+
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     observe = settings.observe
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
@@ -83,6 +105,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             if time.monotonic() - audited >= observe.audit_every_s:
                 try:
                     await audit_ledger(ledger)
+                    await report_payouts(pool)
                     audited = time.monotonic()
                 except Exception as err:  # an outage: the timestamp stops moving, an alert says so
                     log.warning("ledger_audit_unavailable", error=repr(err)[:200])

@@ -14,12 +14,15 @@ import pandas as pd
 import psycopg
 import pytest
 from dagster import DagsterUnknownPartitionError, RunRequest, SkipReason, build_sensor_context, materialize
+from prometheus_client import REGISTRY
+from psycopg_pool import AsyncConnectionPool
 
 from orchestration.definitions import ASSETS, confirm_payouts, settlement_files
 from orchestration.payouts import payout_id, pending_transfer_id
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.consumer import Received
 from streams.contracts.payouts import PayoutPending
+from streams.exporter import report_payouts
 from streams.ledger.model import COINS, AccountKind, Flags, Transfer, account
 from streams.ledger.relay import to_event
 from streams.settings import Settings
@@ -304,6 +307,25 @@ def test_a_failing_expectation_blocks_the_payout(
     assert not check_passed(result, "great_expectations")
     assert "payout_postings" not in {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert payouts(settings, [creator]) == {}
+    # The blocked day is recorded, and the exporter reports it (PayoutChecksFailing pages finance).
+    with psycopg.connect(settings.postgres.dsn()) as conn:
+        (passed, failed) = conn.execute(
+            "SELECT passed, failed FROM payout_check_runs WHERE period = %s ORDER BY checked_at DESC LIMIT 1",
+            (day,),
+        ).fetchone() or (None, None)
+    assert passed is False
+    assert failed, "the failed expectations are named"
+
+    async def exported() -> float:
+        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=1, open=False)
+        await pool.open(wait=True)
+        try:
+            await report_payouts(pool)
+        finally:
+            await pool.close()
+        return REGISTRY.get_sample_value("payout_checks_failing") or 0.0
+
+    assert asyncio.run(exported()) >= 1
 
 
 def test_a_backfill_over_several_days_is_idempotent(settings: Settings, creators: dict[str, str]) -> None:
