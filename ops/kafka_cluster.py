@@ -6,16 +6,14 @@ own, beside the one-node broker ``make up`` runs.
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
 from ops.processes import port_open, wait_until
-from ops.services import Kafka
+from ops.services import Kafka, new_cluster_id, storage_format_argv
 from streams.settings import Settings
 
 BASE_PORT = 19092
@@ -83,19 +81,7 @@ class ClusterNode(Kafka):
         if not (self.data_dir / "meta.properties").exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [
-                    "java",
-                    "-cp",
-                    f"{self.libs}/*",
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    self.cluster_id,
-                    "-c",
-                    str(props),
-                ],
-                check=True,
-                capture_output=True,
+                storage_format_argv(f"{self.libs}/*", self.cluster_id, props), check=True, capture_output=True
             )
         return super().launch()
 
@@ -113,7 +99,7 @@ class KafkaCluster:
             cluster_id = marker.read_text().strip()
         else:
             marker.parent.mkdir(parents=True, exist_ok=True)
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = new_cluster_id()
             marker.write_text(cluster_id)
         self.nodes = [ClusterNode(settings, n, cluster_id) for n in range(1, NODES + 1)]
 

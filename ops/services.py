@@ -7,6 +7,7 @@ from ``streams.settings.Settings``; nothing here hard-codes them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import pwd
@@ -140,6 +141,27 @@ def ensure_media_tools() -> list[str]:
     return missing
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID, URL-safe base64 (it may start with ``-``)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def storage_format_argv(classpath: str, cluster_id: str, props: Path) -> list[str]:
+    """``kafka-storage format``. The id goes as ``--cluster-id=ID``: one id in 64 starts with
+    ``-``, and as a separate argument the tool's parser takes it for an option (seen: a fresh
+    clone's `make up` failed that way)."""
+    return [
+        "java",
+        "-cp",
+        classpath,
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(props),
+    ]
+
+
 class Kafka(Service):
     name = "kafka"
 
@@ -218,24 +240,8 @@ class Kafka(Service):
         classpath = f"{self.libs}/*"
         if not (self.data_dir / "meta.properties").exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            cluster_id = uuid.uuid4().bytes
-            import base64
-
-            cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
             subprocess.run(
-                [
-                    "java",
-                    "-cp",
-                    classpath,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    cid,
-                    "-c",
-                    str(props),
-                ],
-                check=True,
-                capture_output=True,
+                storage_format_argv(classpath, new_cluster_id(), props), check=True, capture_output=True
             )
         argv = [
             "java",
