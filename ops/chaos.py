@@ -483,7 +483,7 @@ def ch_facts(settings: Settings, prefix: str, stream_id: str, room: str) -> dict
             parameters={"p": f"{prefix}-"},
         ).result_rows[0]
         earned = client.query(
-            "SELECT sum(credited) FROM creator_earnings_daily WHERE startsWith(creator_id, {p:String})",
+            "SELECT sum(credited) FROM creator_earnings_daily FINAL WHERE startsWith(creator_id, {p:String})",
             parameters={"p": f"{prefix}-"},
         ).result_rows[0][0]
         beacons = {

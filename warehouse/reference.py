@@ -160,14 +160,18 @@ AGGREGATES = [
     ),
     (
         "creator_earnings_daily",
-        "SummingMergeTree, per creator per ledger day per asset, fed by ledger_postings (posted).",
+        "ReplacingMergeTree, one row per posted transfer into or out of a creator's earnings account, "
+        "fed by ledger_postings and replaced by transfer id: read it with FINAL and sum per creator, day "
+        "and asset (what creator_earnings does). A transfer written twice, even by an insert cut off by a "
+        "crash and retried in another batch, counts once.",
         [
             ("creator_id", "The creator."),
             ("day", "Ledger day (posted_at)."),
             ("asset", "Asset."),
+            ("transfer_id", "The ledger transfer (the replacing key)."),
             ("credited", "Posted into the creator's earnings account."),
             ("debited", "Posted out of it (payouts, reversals)."),
-            ("postings", "Number of postings."),
+            ("postings", "1 per transfer: sum(postings) counts them."),
         ],
     ),
     (
@@ -245,11 +249,15 @@ contracts, the migrations and the named queries; a test fails when it is out of 
   documented by a line `-- param NAME: meaning` and written in the SQL as `{NAME:Type}`
   (`Date`, `String`, `UInt32`, ...). Parameters are bound by the server, never pasted in.
 - Each `event_id` is written once. Every raw table has a first-seen gate (`<table>_seen`, a
-  RocksDB table of the ids it holds, filled in the same insert); the sink inserts only ids the
-  gate does not hold, so a record delivered again (a crash before the offset commit, a relay or
-  agent re-publishing, a player retry, a replay), even with a new `occurred_at`, changes no raw
-  table, aggregate or query. A gate remembers an id longer than Kafka keeps it. Rows loaded by
-  hand around the sink are the exception: read those tables with `FINAL`.
+  RocksDB table of the ids it holds, written by the sink once the insert returned); the sink
+  inserts only ids the gate does not hold, so a record delivered again (a crash before the
+  offset commit, a relay or agent re-publishing, a player retry, a replay), even with a new
+  `occurred_at`, changes no raw table, aggregate or query. A gate remembers an id longer than
+  Kafka keeps it. Two exceptions: rows loaded by hand around the sink, and a ClickHouse outage
+  that cuts an insert off and outlasts the sink's ~40 s of retries (that batch can then land
+  twice in raw tables and count-like aggregates). Money is exact either way:
+  `creator_earnings_daily` keeps one row per transfer and is read with `FINAL`, as are the
+  raw tables when exact counts matter.
 - Live aggregates hold partial states: always `GROUP BY` their key and combine with
   `sum(...)`, `max(...)` or the `-Merge` functions named below.
 - Instants are `DateTime64(3, 'UTC')`; filter days with `toDate(occurred_at) = '2026-11-28'`.

@@ -311,9 +311,10 @@ def all_create_statements() -> Iterator[str]:
 # A record can reach the sink more than once with the same event id: redelivered after a
 # crash, re-published by an outbox relay or an agent that restarted (often with a new
 # occurred_at), retried by a player, replayed by an operator. Each raw table has a gate, a
-# RocksDB key-value table of the event ids it holds, filled by a materialized view in the
-# same INSERT as the table. The sink asks the gates which ids of a batch are already there
-# and inserts only the others, so the raw tables and every view fed by them see each id once.
+# RocksDB key-value table of the event ids it holds, written by the sink once the INSERT into
+# the table returned (a view in that INSERT could be committed while others were not:
+# migration 0011). The sink asks the gates which ids of a batch are already there and inserts
+# only the others, so the raw tables and every view fed by them see each id once.
 # A gate remembers an id for as long as Kafka can deliver it again (the longest retention of
 # the table's topics, plus a day); compacted topics keep only the latest record per key,
 # whose repeats the views absorb (occupancy is a max), so 30 days is kept for them.
@@ -337,14 +338,11 @@ def gate_statements(table: RawTable) -> str:
     gate = gate_name(table)
     ttl_s = gate_ttl_days(table) * 86_400
     return (
-        f"-- Event ids already in {table.name}, remembered {gate_ttl_days(table)} days.\n"  # noqa: S608  (DDL from constants)
+        f"-- Event ids already in {table.name}, remembered {gate_ttl_days(table)} days.\n"
         f"CREATE TABLE IF NOT EXISTS {gate}\n(\n"
         "    `event_id`    UUID,\n"
         "    `occurred_at` DateTime64(3, 'UTC')\n"
-        f")\nENGINE = EmbeddedRocksDB({ttl_s})\nPRIMARY KEY event_id;\n\n"
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {gate}_mv TO {gate} AS\n"
-        f"SELECT event_id, occurred_at FROM {table.name};\n\n"
-        f"INSERT INTO {gate} SELECT event_id, occurred_at FROM {table.name};\n"
+        f")\nENGINE = EmbeddedRocksDB({ttl_s})\nPRIMARY KEY event_id;\n"
     )
 
 

@@ -80,8 +80,11 @@ class ColumnBatch:
         columns[base + 3].append(received.trace_id or "")
         self.count += 1
 
+    def column(self, name: str) -> list[Any]:
+        return self.columns[self.names.index(name)]
+
     def event_ids(self) -> list[uuid.UUID]:
-        return self.columns[self._fields.index("event_id")]
+        return self.column("event_id")
 
     def extend(self, received: Sequence[Received]) -> None:
         for r in received:

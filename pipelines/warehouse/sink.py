@@ -2,18 +2,30 @@
 
 Exactly-once effect by event id, in the raw tables and in every view fed by them:
 - each raw table has a first-seen gate (``warehouse.schema.gate_statements``): a RocksDB
-  table of the event ids it holds, filled in the same INSERT by a materialized view. Before
-  inserting, the sink asks the gates which ids of the batch are already there and drops
-  those, and keeps only the first of repeats inside the batch. So a record redelivered after
-  a crash between insert and commit, re-published by a relay or an agent with a new offset
-  or a new occurred_at, retried by a player or replayed by an operator, is counted once.
-  Nothing depends on Kafka offsets: after a topic is recreated or a group's offsets are
-  reset, new records at old offsets are written;
+  table of the event ids it holds. Before inserting, the sink asks the gates which ids of the
+  batch are already there and drops those, and keeps only the first of repeats inside the
+  batch. So a record redelivered after a crash between insert and commit, re-published by a
+  relay or an agent with a new offset or a new occurred_at, retried by a player or replayed
+  by an operator, is counted once. Nothing depends on Kafka offsets: after a topic is
+  recreated or a group's offsets are reset, new records at old offsets are written;
+- the sink writes a gate itself, after the INSERT into its raw table returned: ClickHouse
+  commits the views fed by one INSERT one by one, so a server dying in the middle leaves some
+  written and some not, and only a returned INSERT means all of them hold the rows. (The
+  gates used to be views in that same INSERT: a cut-off insert, given up on and re-batched
+  by the next consumer, was then counted twice; migration 0011.);
 - an identical insert retried by the client carries the same deduplication token, which the
-  raw tables and the views' target tables honour (their deduplication windows).
-Inserts are retried with backoff; while they fail nothing is committed and nothing more
-is consumed (backpressure), and after the last attempt the consumer is started again from
-the committed offsets (``streams.bus.retry.supervise``), for as long as the outage lasts.
+  raw tables and the views' target tables honour (their deduplication windows, and
+  ``deduplicate_blocks_in_dependent_materialized_views``), so a retry fills in the views a
+  cut-off attempt missed without counting the others twice.
+Inserts are retried with backoff for about 40 s; while they fail nothing is committed and
+nothing more is consumed (backpressure), and after the last attempt the consumer is started
+again from the committed offsets (``streams.bus.retry.supervise``), for as long as the outage
+lasts. The records then come back batched differently (a new token): what the cut-off insert
+wrote to the raw table and its views stays, and the gate, not yet written, lets them in again.
+Money is still exact: creator earnings keep one row per transfer, replaced by transfer id, and
+finance reads the raw postings with FINAL. A count-like aggregate (engagement, QoE, moderation
+and fraud per day) can overcount that one batch; it takes a ClickHouse outage in the middle of
+an insert that outlasts the retries.
 One sink process owns a partition at a time (a consumer group); the same event id always
 travels on the same partition (its key), so two processes never race on one id.
 """
@@ -37,7 +49,7 @@ from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.rows import ColumnBatch
 from streams.bus.consumer import Received
 from streams.topics import TOPICS, TopicSpec
-from warehouse.schema import TABLES_BY_EVENT, RawTable
+from warehouse.schema import TABLES_BY_EVENT, RawTable, gate_name
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -74,7 +86,7 @@ class WarehouseWriter:
         group: str,
         metrics: SinkMetrics | None = None,
         *,
-        attempts: int = 6,
+        attempts: int = 10,
         first_backoff_s: float = 0.2,
         parallel_tables: int = 4,
     ) -> None:
@@ -131,7 +143,8 @@ class WarehouseWriter:
 
     def _insert(self, columns: ColumnBatch) -> None:
         table: RawTable = columns.table
-        token = dedup_token(table.name, columns.event_ids())
+        ids = columns.event_ids()
+        token = dedup_token(table.name, ids)
         started = time.monotonic()
         self._with_retries(
             f"writing {columns.count} rows to {table.name}",
@@ -140,9 +153,26 @@ class WarehouseWriter:
                 columns.columns,
                 column_names=columns.names,
                 column_oriented=True,
-                settings={"insert_deduplication_token": token, "async_insert": 0},
+                settings={
+                    "insert_deduplication_token": token,
+                    "deduplicate_blocks_in_dependent_materialized_views": 1,
+                    "async_insert": 0,
+                },
             ),
             table=table.name,
+        )
+        # Only now does every view fed by the table hold these rows: the gate comes last.
+        gate = gate_name(table)
+        self._with_retries(
+            f"recording {columns.count} ids in {gate}",
+            lambda: self._client.insert(
+                gate,
+                [ids, columns.column("occurred_at")],
+                column_names=["event_id", "occurred_at"],
+                column_oriented=True,
+                settings={"async_insert": 0},
+            ),
+            table=gate,
         )
         self._metrics.rows_written(table.name, columns.count, time.monotonic() - started)
 

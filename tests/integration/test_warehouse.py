@@ -300,7 +300,7 @@ def test_each_live_aggregate_equals_the_direct_aggregate_of_its_raw_table(settin
         )
         pairs += [
             (
-                "SELECT creator_id, day, asset, sum(credited), sum(debited), sum(postings) FROM creator_earnings_daily "
+                "SELECT creator_id, day, asset, sum(credited), sum(debited), sum(postings) FROM creator_earnings_daily FINAL "
                 "GROUP BY creator_id, day, asset ORDER BY creator_id, day, asset",
                 "SELECT if(startsWith(credit_account, 'creator_earnings:'), substring(credit_account, 18), "
                 "substring(debit_account, 18)) AS creator_id, toDate(posted_at) AS day, toString(asset) AS a, "

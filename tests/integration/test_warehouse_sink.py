@@ -3,12 +3,15 @@ commit, and the same batch delivered twice, count once in the raw tables and the
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from pipelines.exceptions import SinkError
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.admin import start_group_at_end
 from streams.bus.consumer import ContractConsumer, Received
@@ -17,12 +20,15 @@ from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
 from streams.contracts.chat import ChatMessageAccepted
 from streams.contracts.gifts import GiftSettled
+from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
 from streams.settings import Settings
 from streams.topics import TOPICS
 from tests.integration.conftest import free_port, migrated_warehouse
+from warehouse.catalog import get
 
 CHAT = TOPICS.for_event(ChatMessageAccepted)
 GIFTS = TOPICS.for_event(GiftSettled)
+LEDGER = TOPICS.for_event(LedgerPosted)
 
 
 @pytest.fixture
@@ -185,3 +191,58 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert 'sink_rows_written_total{table="chat_events"} 1.0' in scraped
     assert "sink_freshness_seconds_bucket" in scraped
+
+
+def posting(creator: str, amount: int, reference: str) -> Received:
+    now = dt.datetime.now(dt.UTC)
+    event = LedgerPosted(
+        transfer_id=uuid.uuid4(),
+        posting_id=uuid.uuid4(),
+        kind=TransferKind.GIFT,
+        state=TransferState.POSTED,
+        asset=Asset.COINS,
+        amount=amount,
+        debit_account="user_coins:u1",
+        credit_account=f"creator_earnings:{creator}",
+        reference_id=reference,
+        posted_at=now,
+        producer="tests",
+    )
+    return Received(event, LEDGER.name, 0, 0, 0)
+
+
+@pytest.mark.parametrize("fault_view", ["a_fault_mv", "zz_fault_mv"])
+def test_an_insert_cut_off_between_its_views_then_redelivered_in_other_batches_counts_each_coin_once(
+    warehouse_db: Any, fault_view: str
+) -> None:
+    """ClickHouse dying in the middle of an INSERT (the chaos test's clickhouse fault) leaves part
+    of what it feeds committed: the raw rows and some of the views. The sink retries, gives up,
+    and the consumer starts again from the committed offsets, so the same postings come back
+    batched differently (another deduplication token). Creator earnings must count each coin once,
+    whichever views were cut off (a failing view created before or after the others)."""
+    postings = [posting(f"c{i % 3}", 10 + i, f"gift-{i}") for i in range(12)]
+    postings[4] = posting("c1", 500, "boom")
+    warehouse_db.command("CREATE TABLE fault_sink (x UInt8) ENGINE = Null")
+    warehouse_db.command(
+        f"CREATE MATERIALIZED VIEW {fault_view} TO fault_sink AS "
+        "SELECT throwIf(reference_id = 'boom', 'the server died') AS x FROM ledger_postings"
+    )
+    with pytest.raises(SinkError):
+        WarehouseWriter(warehouse_db, "g", attempts=2, first_backoff_s=0.01)(postings[:8])
+    warehouse_db.command(f"DROP VIEW {fault_view}")
+
+    restarted = WarehouseWriter(warehouse_db, "g")
+    restarted(postings[:5])
+    restarted(postings[5:])
+
+    expected: dict[str, int] = defaultdict(int)
+    for received in postings:
+        assert isinstance(received.event, LedgerPosted)
+        expected[received.event.credit_account.removeprefix("creator_earnings:")] += received.event.amount
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    earnings = get("creator_earnings")
+    rows = warehouse_db.query(earnings.sql, parameters=earnings.bind({"from_day": today, "to_day": today}))
+    assert {r[0]: (r[3], r[6]) for r in rows.result_rows} == {
+        creator: (coins, 4) for creator, coins in expected.items()
+    }
+    assert warehouse_db.query("SELECT count() FROM ledger_postings FINAL").result_rows[0][0] == 12
