@@ -21,8 +21,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.telemetry import describe as describe_cost
+from bench.telemetry import telemetry_cost, telemetry_env
 from ops.js_clients import NODE_MODULES
 from ops.load import Load, Proc, drive, free_port, launch, plan, stop, wait_http, wait_port
+from ops.otlp import otlp_receiver
 from ops.processes import ProcessFiles
 from ops.seed import open_rooms
 from streams.bus.admin import start_group_at_end
@@ -44,17 +47,18 @@ def service_proc(settings: Settings, name: str) -> Proc | None:
     return None if pid is None else Proc(name, pid)
 
 
-def platform_run(settings: Settings, run: str, python: str) -> dict[str, Any]:
+def platform_run(settings: Settings, run: str, python: str, telemetry: dict[str, str]) -> dict[str, Any]:
     app_id = f"bench-fanout-{run}"
     start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
     worker = launch(
-        "fanout-worker", [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"]
+        "fanout-worker", [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"], telemetry
     )
     ports = [free_port(), free_port()]
     gateways = [
         launch(
             f"fanout-gw-{i}",
             [python, "-m", "serving.gateway", "--port", str(port), "--node-id", f"bench-gw-{i}"],
+            telemetry,
         )
         for i, port in enumerate(ports)
     ]
@@ -73,6 +77,15 @@ def platform_run(settings: Settings, run: str, python: str) -> dict[str, Any]:
         return drive(config, "platform", measured)
     finally:
         stop(procs)
+
+
+def cpu_us_per_delivery(result: dict[str, Any]) -> dict[str, float]:
+    """Each measured process's CPU per message delivered, in µs."""
+    deliveries = max(int(result["deliveries"]), 1)
+    window_s = float(result["window_s"])
+    return {
+        name: round(pct / 100 * window_s / deliveries * 1e6, 1) for name, pct in result["cpu_pct"].items()
+    }
 
 
 def reference_run(settings: Settings, run: str) -> dict[str, Any]:
@@ -106,11 +119,22 @@ def main() -> None:
         f"bench-fanout: {LOAD.clients} clients, {LOAD.rooms} rooms (hot room {int(LOAD.hot_share * 100)} %), two server processes, {LOAD.duration_s} s",
         flush=True,
     )
-    ours = platform_run(settings, run, sys.executable)
-    if os.environ.get("FANOUT_PLATFORM_ONLY") == "1":  # a diagnostic run: no reference, no results file
-        print(json.dumps(ours, indent=2))
-        return
-    reference = reference_run(settings, run)
+    with otlp_receiver() as (endpoint, spans):
+        ours = platform_run(settings, run, sys.executable, telemetry_env(True, endpoint))
+        if os.environ.get("FANOUT_PLATFORM_ONLY") == "1":  # a diagnostic run: no reference, no results file
+            print(json.dumps(ours, indent=2))
+            return
+        reference = reference_run(settings, run)
+        # The same load with metrics and tracing off, for their cost (same run, same machine).
+        bare = platform_run(settings, f"{run}off", sys.executable, telemetry_env(False, endpoint))
+        exported = len(spans)
+    cost = telemetry_cost(
+        [cpu_us_per_delivery(ours)],
+        [cpu_us_per_delivery(bare)],
+        "delivery (worker, gateways, Kafka, Redis; µs)",
+        exported,
+    )
+    print(describe_cost(cost), flush=True)
     figures = {
         "quick": QUICK,
         "clients": ours["clients"],
@@ -136,7 +160,9 @@ def main() -> None:
         "memory_mb": ours["memory_mb"],
         "ref_cpu_pct": reference["cpu_pct"],
         "ref_memory_mb": reference["memory_mb"],
+        "telemetry_cost": cost,
         "platform": ours,
+        "platform_telemetry_off": bare,
         "reference": reference,
         "targets": {"clients": 1000, "p99_ms": 200, "deliveries_per_s": 5000, "deliveries_ratio": 1.0},
     }

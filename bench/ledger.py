@@ -30,6 +30,9 @@ import confluent_kafka
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from bench.telemetry import describe as describe_cost
+from bench.telemetry import telemetry_cost, telemetry_env
+from ops.otlp import otlp_receiver
 from ops.processes import ProcessFiles, tree_cpu_seconds
 from ops.seed import fund_wallets, live_room, open_rooms_async
 from serving.auth.tokens import issue
@@ -48,6 +51,9 @@ GIFTS = 12_000 if QUICK else 60_000
 NAIVE_GIFTS = 1_000 if QUICK else 3_000
 E2E_GIFTS = 1_000 if QUICK else 4_000
 E2E_CONCURRENCY = 64
+# End-to-end runs with telemetry off, on, on, off (ABBA: a machine drifting over the run, or
+# warming up, weighs on both sides alike); medians over the rounds.
+TELEMETRY_ORDER = (False, True, True, False)
 SENDERS = 2_000
 CREATORS = 50
 BATCH = 1_000
@@ -168,15 +174,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def end_to_end(settings: Settings) -> dict[str, Any]:
-    """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes."""
+async def end_to_end(settings: Settings, telemetry: dict[str, str]) -> dict[str, Any]:
+    """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes, the API and
+    the worker run with ``telemetry`` in their environment."""
     run = uuid.uuid4().hex[:6]
     app_id = f"bench-e2e-{run}"
     start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
     logs = REPO_ROOT / ".cache" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "PLATFORM_LOG_FORMAT": "json"}
+    env = {**os.environ, "PLATFORM_LOG_FORMAT": "json", **telemetry}
     api = subprocess.Popen(
         [sys.executable, "-m", "serving.api", "--port", str(port)],
         cwd=REPO_ROOT,
@@ -283,7 +290,11 @@ async def end_to_end(settings: Settings) -> dict[str, Any]:
                         r.raise_for_status()
                         sent_at[(await r.json())["gift_id"]] = t
 
-            print(f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight ...", flush=True)
+            print(
+                f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight, telemetry "
+                f"{telemetry['OBSERVE_TELEMETRY']} ...",
+                flush=True,
+            )
             processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
             cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
             cpu_before["load generator"] = time.process_time()
@@ -322,13 +333,29 @@ async def end_to_end(settings: Settings) -> dict[str, Any]:
 
 def main() -> int:
     result = asyncio.run(main_async())
-    e2e = asyncio.run(end_to_end(Settings()))
+    settings = Settings()
+    # Telemetry off and on in the same run: the headline figures are the first run with it on
+    # (as deployed); the cost is the ratio of the medians of platform CPU per gift.
+    with otlp_receiver() as (endpoint, spans):
+        runs = [
+            (on, asyncio.run(end_to_end(settings, telemetry_env(on, endpoint)))) for on in TELEMETRY_ORDER
+        ]
+        exported = len(spans)
+    e2e = next(run for on, run in runs if on)
     print(
         f"  {e2e['e2e_gifts_per_s']:,} gifts/s end to end; request -> settled p50 "
         f"{e2e['p50_request_to_settled_ms']} ms, p99 {e2e['p99_request_to_settled_ms']} ms",
         flush=True,
     )
     result.update(e2e)
+    cost = telemetry_cost(
+        [run["cpu_us_per_gift"] for on, run in runs if on],
+        [run["cpu_us_per_gift"] for on, run in runs if not on],
+        "gift (API, worker, Kafka, PostgreSQL, Redis; µs)",
+        exported,
+    )
+    result["telemetry_cost"] = cost
+    print(describe_cost(cost), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -24,10 +24,10 @@ from media.packaging.llhls import Timing
 from media.transcode.ladder import Ladder
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
-from streams.errors import init_error_tracking
 from streams.logs import configure_logging
 from streams.metrics import announce
 from streams.settings import Settings
+from streams.telemetry import init_telemetry
 
 log = structlog.get_logger("media")
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--origin-port", type=int, default=settings.media.origin_port)
     args = parser.parse_args()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "media")
+    init_telemetry(settings, "media")
     try:
         import uvloop
 

@@ -26,12 +26,12 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from streams.errors import init_error_tracking
 from streams.ledger.store import PostgresLedger
 from streams.logs import configure_logging
 from streams.metrics import CONSUMER_LAG, group_lag, serve_metrics
 from streams.postgres.named_sql import load
 from streams.settings import Settings
+from streams.telemetry import init_telemetry
 
 log = structlog.get_logger(__name__)
 SQL = load(Path(__file__).with_name("exporter.sql"))
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "exporter")
+    init_telemetry(settings, "exporter")
     serve_metrics("exporter", settings.local.run_dir, port=args.metrics_port)
 
     async def serve() -> None:

@@ -29,6 +29,7 @@ import confluent_kafka
 import structlog
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import metrics as prometheus_metrics
 
 from streams.contracts.base import Event
 from streams.pids import alive
@@ -61,6 +62,28 @@ CONSUMER_LAG = Gauge(
     "Records between a group's committed offset and the end of the topic",
     ["group", "topic"],
 )
+
+
+def stop_recording() -> None:
+    """Metrics off in this process (``OBSERVE_TELEMETRY=false``, to measure what they cost):
+    every metric's recording methods become no-ops, so the work is the same code path minus the
+    recording. ``/metrics`` still answers; its samples stop moving."""
+
+    def nothing(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    def same(metric: Any, *_args: Any, **_kwargs: Any) -> Any:
+        return metric
+
+    for cls, methods in (
+        (prometheus_metrics.Counter, ("inc",)),
+        (prometheus_metrics.Gauge, ("inc", "dec", "set", "set_function")),
+        (prometheus_metrics.Histogram, ("observe",)),
+        (prometheus_metrics.Summary, ("observe",)),
+    ):
+        for method in methods:
+            setattr(cls, method, nothing)
+    prometheus_metrics.MetricWrapperBase.labels = same  # type: ignore[method-assign,assignment]
 
 
 def observe_since(stage: str, events: Iterable[Event]) -> None:

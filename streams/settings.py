@@ -266,6 +266,11 @@ class ObserveSettings(BaseSettings):
     webhook_token: SecretStr = SecretStr("")
     # Error tracking (streams/errors.py): off unless set.
     sentry_dsn: SecretStr = SecretStr("")
+    # Metrics and tracing in every deployable (streams/telemetry.py); off only to measure their cost.
+    telemetry: bool = True
+    # The share of new traces whose spans are exported (when an OTLP endpoint is set); a caller's
+    # sampled traceparent is always followed.
+    trace_sample_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
 
 
 class LocalPlatformSettings(BaseSettings):

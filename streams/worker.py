@@ -26,7 +26,6 @@ from streams.contracts.moderation import ModerationAction
 from streams.contracts.presence import PresenceJoined
 from streams.contracts.probes import PlatformProbe
 from streams.contracts.reactions import ReactionSubmitted
-from streams.errors import init_error_tracking
 from streams.fanout.agents import RedisRoomEmitter, register_gift_fanout
 from streams.faust_app import PlatformApp, create_app
 from streams.fraud.agents import register_fraud_agent
@@ -49,6 +48,7 @@ from streams.rooms.holds import ChatHolds
 from streams.rooms.moderation import ChatModerator
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
+from streams.telemetry import init_telemetry
 from streams.topics import TOPICS
 from streams.wallet.expiry import expire_topups
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "worker")
+    init_telemetry(settings, "worker")
     # uvloop: the same agents for about a third less CPU than the default asyncio loop.
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = build(settings, args.app_id, args.web_port)

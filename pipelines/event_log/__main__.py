@@ -10,9 +10,9 @@ from pipelines.event_log.sink import EventLogWriter
 from streams.bus.consumer import ContractConsumer
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.wire import KafkaWire
-from streams.errors import init_error_tracking
 from streams.logs import configure_logging
 from streams.settings import Settings
+from streams.telemetry import init_telemetry
 from streams.topics import TOPICS
 from warehouse.client import connect
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "event-log-sink")
+    init_telemetry(settings, "event-log-sink")
     ch = settings.clickhouse
     client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id=f"{args.group}-dlq")

@@ -19,9 +19,9 @@ from streams.bus.consumer import ContractConsumer
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.retry import supervise
 from streams.bus.wire import KafkaWire
-from streams.errors import init_error_tracking
 from streams.logs import configure_logging
 from streams.settings import Settings
+from streams.telemetry import init_telemetry
 from warehouse.client import connect
 
 log = structlog.get_logger(__name__)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "sink")
+    init_telemetry(settings, "sink")
     ch = settings.clickhouse
     client = connect(ch.url, database=ch.database, user=ch.user, password=ch.password.get_secret_value())
     metrics = SinkMetrics(args.metrics_port, run_dir=settings.local.run_dir)

@@ -55,7 +55,7 @@ from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds, UnknownHold
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
-from streams.tracing import current_trace_id, traced
+from streams.tracing import current_trace_id, describe, traced
 from streams.wallet.store import PostgresTopUps
 
 log = structlog.get_logger(__name__)
@@ -111,6 +111,9 @@ class RequestContext:
             finally:
                 seconds = time.monotonic() - started
                 route = route_of(scope)
+                describe(
+                    f"{scope['method']} {route}", {"http.route": route, "http.response.status_code": status}
+                )
                 HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
                 HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
                 log.info(
@@ -290,9 +293,9 @@ def main() -> None:
 
     import uvicorn
 
-    from streams.errors import init_error_tracking
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
+    from streams.telemetry import init_telemetry
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -303,7 +306,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "api")
+    init_telemetry(settings, "api")
     serve_metrics("api", settings.local.run_dir, port=args.metrics_port)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
 

@@ -55,9 +55,9 @@ def create_gateway(settings: Settings, node_id: str) -> Any:
 def main() -> None:
     import uvicorn
 
-    from streams.errors import init_error_tracking
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
+    from streams.telemetry import init_telemetry
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "gateway")
+    init_telemetry(settings, "gateway")
     serve_metrics("gateway", settings.local.run_dir, port=args.metrics_port, labels={"node": args.node_id})
     # No permessage-deflate: compressing every frame for every socket cost the node a third of
     # its CPU on room broadcasts (and the clients as much to inflate); chat frames are small.

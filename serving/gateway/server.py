@@ -104,7 +104,7 @@ def client_event(method: SessionMethod) -> Method:
     async def run(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:
         started = time.monotonic()
         with (
-            traced() as trace_id,
+            traced(name=f"socket {event}") as trace_id,
             structlog.contextvars.bound_contextvars(socket_event=event, trace_id=trace_id),
         ):
             ack = await _acknowledge(self, sid, data)

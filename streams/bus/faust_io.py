@@ -134,7 +134,10 @@ async def process_batches(
         pairs = await decode_events(records, spec, dead_letters)
         if pairs:
             traces = ((event, header_value(record.message.headers)) for record, event in pairs)
-            with structlog.contextvars.bound_contextvars(topic=spec.name, batch=len(pairs)), handling(traces):
+            with (
+                structlog.contextvars.bound_contextvars(topic=spec.name, batch=len(pairs)),
+                handling(traces, agent),
+            ):
                 await _handle(pairs, handle, dead_letters, agent)
         for message in held:
             message.decref()
@@ -155,7 +158,7 @@ async def process_events(
         pairs = await decode_events([record], spec, dead_letters)
         if pairs:
             with (
-                traced(header_value(message.headers)) as trace_id,
+                traced(header_value(message.headers), agent, "consumer") as trace_id,
                 structlog.contextvars.bound_contextvars(
                     topic=message.topic,
                     partition=message.partition,

@@ -214,14 +214,14 @@ class OutboxRelay:
 
 
 def main() -> None:
-    from streams.errors import init_error_tracking
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
     from streams.settings import Settings
+    from streams.telemetry import init_telemetry
 
     settings = Settings()
     configure_logging(settings.log_format)
-    init_error_tracking(settings, "relay")
+    init_telemetry(settings, "relay")
     serve_metrics("relay", settings.local.run_dir)
     wire = KafkaWire(settings.kafka.bootstrap_servers, client_id="ledger-outbox")
     stop = threading.Event()
