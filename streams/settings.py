@@ -199,6 +199,14 @@ class RoomSettings(BaseSettings):
     # Per connection, at the gateway: a flooding socket is told to wait and nothing is produced.
     socket_chat_per_s: float = Field(default=2.0, gt=0)
     socket_chat_burst: float = Field(default=5.0, ge=1)
+    # The moderation agent's toxicity classifier (streams/rooms/toxicity.py): the model shipped in
+    # the alt-profanity-check package, a hosted OpenAI-compatible moderation endpoint, or none.
+    # Each room chooses off, shadow or on and its thresholds (RoomModes).
+    toxicity_model: Literal["shipped", "hosted", "none"] = "shipped"
+    toxicity_url: str = "https://api.openai.com/v1/moderations"
+    toxicity_api_key: SecretStr = SecretStr("")
+    toxicity_model_name: str = "omni-moderation-latest"
+    toxicity_timeout_s: float = Field(default=2.0, gt=0)
 
 
 class FinanceSettings(BaseSettings):

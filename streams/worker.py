@@ -41,6 +41,7 @@ from streams.probes.agents import register_probe_agent
 from streams.probes.store import PostgresProbeReceipts, RedisAnnouncer
 from streams.redis_pool import connect_redis
 from streams.rooms.agents import register_room_agents
+from streams.rooms.classifiers import build_model
 from streams.rooms.directory import RoomDirectory
 from streams.rooms.gate import ChatGate
 from streams.rooms.history import ChatHistory
@@ -115,7 +116,9 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
     rooms = settings.rooms
     register_room_agents(
         app,
-        moderator=ChatModerator(directory, ChatGate(redis), ChatHolds(pool), rooms, app_id),
+        moderator=ChatModerator(
+            directory, ChatGate(redis), ChatHolds(pool), rooms, app_id, classifier=build_model(rooms)
+        ),
         history=ChatHistory(redis, max_messages=rooms.history_messages, window_s=rooms.history_window_s),
         board=PresenceBoard(redis, node_ttl_s=rooms.node_ttl_s),
         emitter=emitter,

@@ -26,6 +26,17 @@ class RejectReason(StrEnum):
     TIMED_OUT = "timed_out"
     HELD_DENIED = "held_denied"
     ROOM_CLOSED = "room_closed"
+    TOXIC = "toxic"
+
+
+Toxicity = Annotated[
+    float | None,
+    Field(ge=0.0, le=1.0, description="The toxicity classifier's score, when it judged the message."),
+]
+ToxicityShadow = Annotated[
+    Literal["hold", "refuse"] | None,
+    Field(description="In a room whose classifier runs in shadow mode: what it would have done."),
+]
 
 
 class ChatMessageSubmitted(Event):
@@ -51,6 +62,8 @@ class ChatMessageAccepted(Event):
     released_by: UserId | None = Field(
         default=None, description="The moderator who approved it, when it was held first."
     )
+    toxicity: Toxicity = None
+    toxicity_shadow: ToxicityShadow = None
 
 
 class ChatMessageHeld(Event):
@@ -62,6 +75,8 @@ class ChatMessageHeld(Event):
     text: ChatText
     score: float = Field(ge=0.0, le=1.0, description="AutoMod score; held when above the room level.")
     held_reason: ShortText
+    toxicity: Toxicity = None
+    toxicity_shadow: ToxicityShadow = None
 
 
 class ChatMessageRejected(Event):
@@ -73,6 +88,8 @@ class ChatMessageRejected(Event):
     reason: RejectReason
     detail: ShortText = ""
     retry_after_ms: int | None = Field(default=None, ge=0)
+    toxicity: Toxicity = None
+    toxicity_shadow: ToxicityShadow = None
 
 
 class ChatMessageDeleted(Event):

@@ -25,7 +25,7 @@ class ModerationKind(StrEnum):
     CLOSE_ROOM = "close_room"
 
 
-ParamValue = Annotated[str, StringConstraints(max_length=500), NoNul] | int | bool | list[str]
+ParamValue = Annotated[str, StringConstraints(max_length=500), NoNul] | int | float | bool | list[str] | None
 
 
 class ModerationAction(Event):

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import structlog
+from prometheus_client import Gauge
 
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.faust_io import guarded, process_batches, process_events
@@ -40,6 +41,11 @@ from streams.topics import TOPICS
 
 log = structlog.get_logger(__name__)
 
+TOXICITY_FAILURES = Gauge(
+    "toxicity_classifier_failures",
+    "Chat batches decided by the rules alone because the toxicity classifier failed, since start",
+)
+
 
 def register_room_agents(
     app: PlatformApp,
@@ -57,6 +63,7 @@ def register_room_agents(
     actions = TOPICS.for_event(ModerationAction)
     taps = TOPICS.for_event(ReactionSubmitted)
     presence = TOPICS.for_event(PresenceJoined)
+    TOXICITY_FAILURES.set_function(lambda: moderator.classifier_failures)
 
     @app.agent(app.raw_topic(submitted), name="chat-moderation")
     async def chat_moderation(stream: Any) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streams.contracts.chat import RejectReason
 
@@ -34,6 +34,23 @@ class RoomModes(BaseModel):
     unique_chat: bool = Field(default=False, description="Refuse a user's repeat of their recent message.")
     links_blocked: bool = False
     automod_level: int = Field(default=1, ge=0, le=4, description="0 off ... 4 strictest (holds the most).")
+    toxicity: Literal["off", "shadow", "on"] = Field(
+        default="shadow",
+        description="The toxicity classifier: off; shadow (scores and records what it would have done, "
+        "decides nothing); on (holds or refuses at the thresholds below).",
+    )
+    toxicity_hold_at: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="Hold a message for review at or above this score."
+    )
+    toxicity_refuse_at: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Refuse a message at or above this score (none: never)."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_above_hold(self) -> RoomModes:
+        if self.toxicity_refuse_at is not None and self.toxicity_refuse_at < self.toxicity_hold_at:
+            raise ValueError("toxicity_refuse_at must be at least toxicity_hold_at")
+        return self
 
 
 @dataclass(frozen=True)
@@ -161,3 +178,13 @@ def judge_content(text: str, room: Room, *, privileged: bool) -> Verdict:
         if score >= threshold:
             return Verdict("hold", detail=f"automod level {modes.automod_level}", score=score)
     return ACCEPT
+
+
+def toxicity_verdict(score: float, modes: RoomModes) -> Literal["hold", "refuse"] | None:
+    """What the classifier's ``score`` calls for under the room's thresholds (in shadow mode this
+    is recorded, not done)."""
+    if modes.toxicity_refuse_at is not None and score >= modes.toxicity_refuse_at:
+        return "refuse"
+    if score >= modes.toxicity_hold_at:
+        return "hold"
+    return None

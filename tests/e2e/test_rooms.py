@@ -20,7 +20,8 @@ from serving.auth.tokens import issue
 from streams.bus.deadletter import reason_of
 from streams.bus.wire import KafkaWire
 from streams.contracts.base import Role
-from streams.contracts.chat import ChatMessageSubmitted
+from streams.contracts.chat import ChatMessageAccepted, ChatMessageSubmitted
+from streams.contracts.codec import decode
 from streams.contracts.moderation import ModerationAction
 from streams.settings import Settings
 from streams.topics import TOPICS
@@ -191,6 +192,44 @@ def test_a_held_message_appears_only_after_a_moderator_approves_it(platform: Pla
     )
     refusal = js.wait_for("vic", "chat_rejected", lambda r: r["message_id"] == denied_id)
     assert refusal["reason"] == "held_denied"
+
+
+def test_the_toxicity_classifier_holds_and_refuses_where_on_and_only_records_in_shadow(
+    platform: Platform, js: JsClients
+) -> None:
+    """The worker's real classifier (the model shipped in alt-profanity-check)."""
+    room, creator = platform.open_room(
+        "toxic", automod_level=0, toxicity="on", toxicity_hold_at=0.9, toxicity_refuse_at=0.9999
+    )
+    join(js, platform, "tom", platform.url_a, room)
+    join(js, platform, "una", platform.url_b, room)
+    friendly = chat(js, "tom", room, "thanks for the stream, see you tomorrow")
+    held = chat(js, "tom", room, "dumbass streamer cant even aim")  # scores 0.97
+    refused = chat(js, "tom", room, "you are a fucking idiot")
+    js.wait_for("una", "chat", lambda m: m["message_id"] == friendly)
+    assert js.wait_for("tom", "chat_held", lambda h: h["message_id"] == held)["reason"].startswith("toxicity")
+    refusal = js.wait_for("tom", "chat_rejected", lambda r: r["message_id"] == refused)
+    assert refusal["reason"] == "toxic"
+    queue = platform.api("GET", f"/v1/rooms/{room}/held", creator, Role.CREATOR).json()["items"]
+    assert [(h["message_id"], h["score"] >= 0.9) for h in queue] == [(held, True)]
+
+    # The same words in a room left in shadow mode (the default): delivered, and what the
+    # classifier would have done is on the decision event (and so in the warehouse).
+    shadow_room, _ = platform.open_room("shadow", automod_level=0)
+    join(js, platform, "val", platform.url_a, shadow_room)
+    said = chat(js, "val", shadow_room, "you are a fucking idiot")
+    js.wait_for("val", "chat", lambda m: m["message_id"] == said)
+    spec = TOPICS.for_event(ChatMessageAccepted)
+    record = read_topic(
+        platform.settings,
+        spec.name,
+        lambda m: str(getattr(decode(m.value(), spec.events), "message_id", "")) == said,
+    )
+    decision = decode(record.value(), spec.events)
+    assert isinstance(decision, ChatMessageAccepted)
+    assert decision.toxicity is not None
+    assert decision.toxicity > 0.999
+    assert decision.toxicity_shadow == "hold", "the default thresholds: hold at 0.9, never refuse"
 
 
 def test_bans_and_timeouts_stop_a_user_and_are_audited(platform: Platform, js: JsClients) -> None:

@@ -15,6 +15,7 @@ from streams.contracts.chat import (
 )
 from streams.rooms.model import Room, RoomModes
 from streams.rooms.moderation import PASS, ChatModerator, GateRequest, GateResult
+from streams.rooms.toxicity import ClassifierUnavailable
 from streams.settings import RoomSettings
 
 
@@ -108,3 +109,99 @@ async def test_a_redelivered_message_gets_the_same_decision_event_id() -> None:
     message = said("ann", "hello")
     (first,), (again,) = await moderator.decide([message]), await moderator.decide([message])
     assert first.event_id == again.event_id
+
+
+class Classifier:
+    """Scores by a table of texts (0 for the rest); can be made to fail."""
+
+    name = "fake"
+
+    def __init__(self, scores: dict[str, float], *, down: bool = False) -> None:
+        self.table = scores
+        self.down = down
+        self.calls: list[list[str]] = []
+
+    async def scores(self, texts: Sequence[str]) -> list[float]:
+        self.calls.append(list(texts))
+        if self.down:
+            raise ClassifierUnavailable("the endpoint timed out")
+        return [self.table.get(t, 0.0) for t in texts]
+
+
+def room_with(toxicity: str, refuse_at: float | None = None) -> Room:
+    modes = RoomModes(automod_level=0, toxicity=toxicity, toxicity_hold_at=0.8, toxicity_refuse_at=refuse_at)  # type: ignore[arg-type]
+    return Room("r1", "creator", modes, (), frozenset({"mod"}))
+
+
+TOXIC = {"you absolute clown": 0.85, "die in a fire": 0.97}
+
+
+async def test_the_classifier_holds_or_refuses_at_the_rooms_thresholds_when_it_is_on() -> None:
+    classifier, holds = Classifier(TOXIC), Holds()
+    moderator = ChatModerator(Rooms(room_with("on", 0.95)), Gate(), holds, RoomSettings(), "w", classifier)
+    batch = [said("ann", "nice play"), said("bob", "you absolute clown"), said("cat", "die in a fire")]
+    ok, held, refused = await moderator.decide(batch)
+    assert isinstance(ok, ChatMessageAccepted)
+    assert ok.toxicity == 0.0
+    assert isinstance(held, ChatMessageHeld)
+    assert (held.toxicity, held.held_reason) == (0.85, "toxicity 0.85")
+    assert holds.held == [(batch[1].message_id, 0.85)], "in the review queue, with the score that held it"
+    assert isinstance(refused, ChatMessageRejected)
+    assert (refused.reason, refused.toxicity) == (RejectReason.TOXIC, 0.97)
+    assert "toxicity filter" in refused.detail
+    assert classifier.calls == [["nice play", "you absolute clown", "die in a fire"]], "one call per batch"
+
+
+async def test_in_shadow_mode_the_rules_decide_and_the_decision_records_what_the_classifier_would_do() -> (
+    None
+):
+    holds = Holds()
+    moderator = ChatModerator(
+        Rooms(room_with("shadow", 0.95)), Gate(), holds, RoomSettings(), "w", Classifier(TOXIC)
+    )
+    decisions = await moderator.decide(
+        [said("ann", "nice play"), said("bob", "you absolute clown"), said("cat", "die in a fire")]
+    )
+    assert all(isinstance(d, ChatMessageAccepted) for d in decisions)
+    assert [(d.toxicity, d.toxicity_shadow) for d in decisions] == [  # type: ignore[attr-defined]
+        (0.0, None),
+        (0.85, "hold"),
+        (0.97, "refuse"),
+    ]
+    assert holds.held == []
+
+
+async def test_privileged_users_rooms_with_it_off_and_rule_refusals_are_not_scored() -> None:
+    classifier = Classifier(TOXIC)
+    off = Room("r2", "creator2", RoomModes(toxicity="off"))
+    moderator = ChatModerator(Rooms(room_with("on"), off), Gate(), Holds(), RoomSettings(), "w", classifier)
+    decisions = await moderator.decide(
+        [
+            said("mod", "you absolute clown"),
+            said("ann", "die in a fire", room="r2"),
+            said("bob", "hi", room="gone"),
+        ]
+    )
+    assert classifier.calls == []
+    assert [getattr(d, "toxicity", None) for d in decisions] == [None, None, None]
+    assert isinstance(decisions[0], ChatMessageAccepted)
+
+
+async def test_a_failing_classifier_leaves_the_batch_to_the_rules() -> None:
+    moderator = ChatModerator(
+        Rooms(room_with("on")), Gate(), Holds(), RoomSettings(), "w", Classifier(TOXIC, down=True)
+    )
+    decisions = await moderator.decide([said("bob", "you absolute clown"), said("ann", "hello")])
+    assert all(isinstance(d, ChatMessageAccepted) for d in decisions), "chat keeps flowing"
+    assert [d.toxicity for d in decisions] == [None, None]  # type: ignore[attr-defined]
+    assert moderator.classifier_failures == 1
+
+
+async def test_a_rate_limited_message_still_carries_its_score() -> None:
+    gate = Gate({"bob": GateResult(RejectReason.RATE_LIMITED, "slow down", 900)})
+    moderator = ChatModerator(
+        Rooms(room_with("on", 0.95)), gate, Holds(), RoomSettings(), "w", Classifier(TOXIC)
+    )
+    (decision,) = await moderator.decide([said("bob", "die in a fire")])
+    assert isinstance(decision, ChatMessageRejected)
+    assert (decision.reason, decision.toxicity) == (RejectReason.RATE_LIMITED, 0.97)
