@@ -13,7 +13,7 @@ STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
 PHONY_EXTRA := api worker relay sink media chaos chaos-long soak observe exporter
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-fanout bench-media dagster clean
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-moderation bench-fanout bench-media dagster clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ bench-fanout: up ## chat delivery through Kafka + Faust to two gateway nodes vs 
 
 bench-media: up ## one live stream: LL-HLS and HLS latency and startup in Chromium, packager and ffmpeg CPU vs ffmpeg alone writing HLS (QUICK=1: short)
 	$(PY) -m bench.media
+
+bench-moderation: up ## the chat moderation agent's handler with the toxicity classifier vs rules only, on the real Redis and PostgreSQL (QUICK=1: short)
+	$(PY) -m bench.moderation
 
 bench-ledger: up ## batched gift settlement vs one transaction per gift, on PostgreSQL (QUICK=1: short)
 	$(PY) -m bench.ledger

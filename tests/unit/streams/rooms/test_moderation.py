@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import pytest
+from pydantic import ValidationError
+
 from streams.contracts.base import Role
 from streams.contracts.chat import (
     ChatMessageAccepted,
@@ -13,7 +16,7 @@ from streams.contracts.chat import (
     ChatMessageSubmitted,
     RejectReason,
 )
-from streams.rooms.model import Room, RoomModes
+from streams.rooms.model import Room, RoomModes, toxicity_verdict
 from streams.rooms.moderation import PASS, ChatModerator, GateRequest, GateResult
 from streams.rooms.toxicity import ClassifierUnavailable
 from streams.settings import RoomSettings
@@ -205,3 +208,11 @@ async def test_a_rate_limited_message_still_carries_its_score() -> None:
     (decision,) = await moderator.decide([said("bob", "die in a fire")])
     assert isinstance(decision, ChatMessageRejected)
     assert (decision.reason, decision.toxicity) == (RejectReason.RATE_LIMITED, 0.97)
+
+
+def test_a_refuse_threshold_below_the_hold_threshold_is_refused() -> None:
+    with pytest.raises(ValidationError, match="toxicity_refuse_at must be at least toxicity_hold_at"):
+        RoomModes(toxicity_hold_at=0.9, toxicity_refuse_at=0.5)
+    assert toxicity_verdict(0.95, RoomModes(toxicity_hold_at=0.9, toxicity_refuse_at=0.95)) == "refuse"
+    assert toxicity_verdict(0.9, RoomModes(toxicity_hold_at=0.9)) == "hold"
+    assert toxicity_verdict(0.89, RoomModes(toxicity_hold_at=0.9)) is None
