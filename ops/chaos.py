@@ -51,7 +51,7 @@ from ops.services import Service, all_services
 from pipelines.warehouse.sink import sink_topics
 from serving.api.webhooks import sign
 from serving.auth.tokens import issue
-from streams.bus.admin import group_lag, start_group_at_end
+from streams.bus.admin import group_lag, start_group_at_end, wait_for_assignment
 from streams.contracts.base import Role
 from streams.contracts.gifts import GiftRequested
 from streams.ids import derived_id
@@ -173,6 +173,15 @@ class Platform:
             self.wait_http(self.api_url)
         if "gateway" in self.procs:
             self.wait_http(self.gateway_url)
+        # The faults hit a running platform: every worker and the sink have joined their groups
+        # and hold their partitions before the load (and the first SIGKILL) begins.
+        workers = [n for n in self.procs if n.startswith("worker")]
+        if workers:
+            wait_for_assignment(
+                kafka, self.worker_group, sum(s.partitions for s in CONSUMED), 180, members=len(workers)
+            )
+        if "sink" in self.procs:
+            wait_for_assignment(kafka, self.sink_group, sum(s.partitions for s in sink_topics()), 180)
 
     def lag(self) -> int:
         """Records the worker group and the sink group have not committed yet."""

@@ -16,6 +16,7 @@ import uvloop
 from faust.worker import Worker
 from psycopg_pool import AsyncConnectionPool
 
+from streams.bus.admin import wait_for_brokers
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.faust_io import guarded
 from streams.bus.producer import EventProducer
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     init_telemetry(settings, "worker")
     # uvloop: the same agents for about a third less CPU than the default asyncio loop.
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    # Faust's producer gives up (and the worker exits 1) when its first bootstrap fails: wait
+    # for a broker that is down or restarting, instead of crash-looping under a supervisor.
+    wait_for_brokers(settings.kafka.bootstrap_servers)
     app = build(settings, args.app_id, args.web_port)
     serve_metrics("worker", settings.local.run_dir, port=args.metrics_port, labels={"group": args.app_id})
     sys.argv = sys.argv[:1]

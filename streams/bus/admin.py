@@ -115,16 +115,48 @@ def group_lag(bootstrap_servers: str, group: str, topics: list[TopicSpec], timeo
 
 
 def wait_for_assignment(
-    bootstrap_servers: str, group: str, partitions: int, timeout_s: float = 60.0
+    bootstrap_servers: str, group: str, partitions: int, timeout_s: float = 60.0, members: int = 1
 ) -> float:
-    """Block until ``group`` is stable with ``partitions`` partitions assigned to its members (a
-    process just started has joined and can consume); the seconds it took."""
+    """Block until ``group`` is stable with at least ``members`` members and ``partitions``
+    partitions assigned to them (the processes just started have joined and can consume); the
+    seconds it took."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         description = admin.describe_consumer_groups([group])[group].result(timeout=10)
         assigned = sum(len(m.assignment.topic_partitions) for m in description.members if m.assignment)
-        if description.state == confluent_kafka.ConsumerGroupState.STABLE and assigned >= partitions:
+        if (
+            description.state == confluent_kafka.ConsumerGroupState.STABLE
+            and len(description.members) >= members
+            and assigned >= partitions
+        ):
             return time.monotonic() - started
         time.sleep(0.2)
-    raise TopicSetupFailed(f"group {group} has not been assigned {partitions} partitions in {timeout_s:.0f}s")
+    raise TopicSetupFailed(
+        f"group {group} has not been assigned {partitions} partitions across {members} member(s)"
+        f" in {timeout_s:.0f}s"
+    )
+
+
+def wait_for_brokers(bootstrap_servers: str, timeout_s: float = 120.0) -> float:
+    """Block until the cluster answers a metadata request, backing off and logging while it does
+    not (a process started before its broker, or during a broker restart, waits instead of
+    failing its clients' bootstrap); the seconds it took."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    started = time.monotonic()
+    delay = 0.25
+    while True:
+        try:
+            admin.list_topics(timeout=5)
+            return time.monotonic() - started
+        except confluent_kafka.KafkaException as err:
+            waited = time.monotonic() - started
+            if waited > timeout_s:
+                raise TopicSetupFailed(
+                    f"kafka at {bootstrap_servers} unreachable for {waited:.0f}s: {err}"
+                ) from err
+            log.warning(
+                "kafka_unreachable_waiting", bootstrap_servers=bootstrap_servers, waited_s=round(waited, 1)
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -220,11 +220,9 @@ def test_the_toxicity_classifier_holds_and_refuses_where_on_and_only_records_in_
     said = chat(js, "val", shadow_room, "you are a fucking idiot")
     js.wait_for("val", "chat", lambda m: m["message_id"] == said)
     spec = TOPICS.for_event(ChatMessageAccepted)
-    record = read_topic(
-        platform.settings,
-        spec.name,
-        lambda m: str(getattr(decode(m.value(), spec.events), "message_id", "")) == said,
-    )
+    # Match on the raw bytes first: the topic also carries other tests' poison records, which
+    # are the sink's dead letters to deal with, not this reader's.
+    record = read_topic(platform.settings, spec.name, lambda m: said.encode() in (m.value() or b""))
     decision = decode(record.value(), spec.events)
     assert isinstance(decision, ChatMessageAccepted)
     assert decision.toxicity is not None
