@@ -20,14 +20,17 @@ Exactly-once effect by event id, in the raw tables and in every view fed by them
 Inserts are retried with backoff for about 40 s; while they fail nothing is committed and
 nothing more is consumed (backpressure), and after the last attempt the consumer is started
 again from the committed offsets (``streams.bus.retry.supervise``), for as long as the outage
-lasts. The records then come back batched differently (a new token): what the cut-off insert
-wrote to the raw table and its views stays, and the gate, not yet written, lets them in again.
-Money is still exact: creator earnings keep one row per transfer, replaced by transfer id, and
-finance reads the raw postings with FINAL. A count-like aggregate (engagement, QoE, moderation
-and fraud per day) can overcount that one batch; it takes a ClickHouse outage in the middle of
-an insert that outlasts the retries.
-One sink process owns a partition at a time (a consumer group); the same event id always
-travels on the same partition (its key), so two processes never race on one id.
+lasts. The records then come back batched differently, so a new insert would carry a new
+token and count again, in the views, whatever the cut-off insert had already written there.
+So the writer keeps every insert it gave up on (its rows and its token) and, before anything
+else, finishes it with the very same rows and token: ClickHouse fills in the views it missed
+and skips those it has, then the gate is written and the redelivered records are skipped as
+already there. Every count and every coin is exact after an outage of any length, as long as
+the sink process outlives it. Left open: the sink process dying while ClickHouse is down in the
+middle of an insert (a new process re-batches); money stays exact even then (creator earnings
+keep one row per transfer, replaced by transfer id, and finance reads the postings with
+FINAL), a count-like aggregate (engagement, QoE, moderation and fraud per day) can overcount
+that one batch.
 """
 
 from __future__ import annotations
@@ -100,12 +103,15 @@ class WarehouseWriter:
         # the embedded engine is not, and stays one insert at a time.
         threads = parallel_tables if isinstance(client, HttpClient) else 1
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sink-table") if threads > 1 else None
+        # Inserts given up on, by raw table: finished first, same rows and token (module docstring).
+        self._unfinished: dict[str, ColumnBatch] = {}
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
 
     def __call__(self, batch: Sequence[Received]) -> None:
+        self._finish_unfinished()
         first: dict[uuid.UUID, tuple[RawTable, Received]] = {}
         repeats = 0
         for received in batch:
@@ -129,19 +135,42 @@ class WarehouseWriter:
             if table.name not in by_table:
                 by_table[table.name] = ColumnBatch(table)
             by_table[table.name].add(received)
-        if self._pool is None:
-            for columns in by_table.values():
-                self._insert(columns)
-        else:
-            # list() waits for every table and re-raises the first failure: nothing is committed.
-            list(self._pool.map(self._insert, by_table.values()))
+        self._insert_all(list(by_table.values()))
         skipped = repeats + len(seen)
         if skipped:
             self._metrics.duplicates_skipped(skipped)
             log.info("duplicate_events_skipped", rows=skipped, group=self._group)
         self._metrics.observe_freshness(batch)
 
+    @property
+    def unfinished(self) -> int:
+        """Rows of inserts given up on and not yet finished (0 in normal operation)."""
+        return sum(columns.count for columns in self._unfinished.values())
+
+    def _finish_unfinished(self) -> None:
+        if self._unfinished:
+            log.info("finishing_unfinished_inserts", rows=self.unfinished, tables=sorted(self._unfinished))
+            self._insert_all(list(self._unfinished.values()))
+
+    def _insert_all(self, batches: list[ColumnBatch]) -> None:
+        if self._pool is None:
+            for columns in batches:
+                self._insert(columns)
+        else:
+            # list() waits for every table and re-raises the first failure: nothing is committed.
+            list(self._pool.map(self._insert, batches))
+
     def _insert(self, columns: ColumnBatch) -> None:
+        table: RawTable = columns.table
+        pending = self._unfinished.get(table.name)
+        if pending is not None and pending is not columns:
+            # One unfinished insert per table at a time: it is finished before any new batch.
+            raise AssertionError(f"{table.name} has an unfinished insert")
+        self._unfinished[table.name] = columns
+        self._insert_rows(columns)
+        del self._unfinished[table.name]
+
+    def _insert_rows(self, columns: ColumnBatch) -> None:
         table: RawTable = columns.table
         ids = columns.event_ids()
         token = dedup_token(table.name, ids)

@@ -246,3 +246,46 @@ def test_an_insert_cut_off_between_its_views_then_redelivered_in_other_batches_c
         creator: (coins, 4) for creator, coins in expected.items()
     }
     assert warehouse_db.query("SELECT count() FROM ledger_postings FINAL").result_rows[0][0] == 12
+
+
+def chat_message(room: str, user: str, text: str) -> Received:
+    event = ChatMessageAccepted(message_id=uuid.uuid4(), room_id=room, user_id=user, text=text, producer="t")
+    return Received(event, CHAT.name, 0, 0, 0)
+
+
+@pytest.mark.parametrize("fault_view", ["a_fault_mv", "zz_fault_mv"])
+def test_an_insert_given_up_on_is_finished_with_its_own_rows_so_counts_stay_exact(
+    warehouse_db: Any, fault_view: str
+) -> None:
+    """The same cut-off insert, but the sink process lives on (its consumer restarts, the writer
+    does not): the messages come back batched differently, and every count in the engagement
+    view is still exact, not only the money. The writer finishes the insert it gave up on with
+    the same rows and token before it writes anything else."""
+    room = f"room-{uuid.uuid4().hex[:8]}"
+    messages = [chat_message(room, f"u{i % 4}", f"hello {i}") for i in range(12)]
+    messages[4] = chat_message(room, "u9", "boom")
+    warehouse_db.command("CREATE TABLE fault_sink (x UInt8) ENGINE = Null")
+    warehouse_db.command(
+        f"CREATE MATERIALIZED VIEW {fault_view} TO fault_sink AS "
+        "SELECT throwIf(text = 'boom', 'the server died') AS x FROM chat_events"
+    )
+    writer = WarehouseWriter(warehouse_db, "g", attempts=2, first_backoff_s=0.01)
+    with pytest.raises(SinkError):
+        writer(messages[:8])
+    assert writer.unfinished == 8
+    with pytest.raises(SinkError):  # still down: nothing new is written before it
+        writer(messages[8:])
+    warehouse_db.command(f"DROP VIEW {fault_view}")
+
+    writer(messages[:5])  # the consumer started again from the committed offsets
+    writer(messages[5:])
+    assert writer.unfinished == 0
+
+    engagement = warehouse_db.query(
+        "SELECT sum(messages), uniqExactMerge(chatters) FROM room_engagement_minute WHERE room_id = {room:String}",
+        parameters={"room": room},
+    ).result_rows
+    assert engagement == [(12, 5)]
+    assert warehouse_db.query(
+        "SELECT count() FROM chat_events WHERE room_id = {room:String}", parameters={"room": room}
+    ).result_rows == [(12,)]
