@@ -253,9 +253,13 @@ contracts, the migrations and the named queries; a test fails when it is out of 
   inserts only ids the gate does not hold, so a record delivered again (a crash before the
   offset commit, a relay or agent re-publishing, a player retry, a replay), even with a new
   `occurred_at`, changes no raw table, aggregate or query. A gate remembers an id longer than
-  Kafka keeps it. Two exceptions: rows loaded by hand around the sink, and a ClickHouse outage
-  that cuts an insert off and outlasts the sink's ~40 s of retries (that batch can then land
-  twice in raw tables and count-like aggregates). Money is exact either way:
+  Kafka keeps it. A ClickHouse outage that cuts an insert off is exact too, however long it
+  lasts: the sink keeps the insert it gave up on and finishes it with the same rows and
+  deduplication token before writing anything else, so ClickHouse fills in the views it missed
+  and skips those it has. Two exceptions: rows loaded by hand around the sink, and a sink
+  process that dies while ClickHouse is down in the middle of its insert (the next process
+  batches the records differently, so that batch can land twice in count-like aggregates).
+  Money is exact either way:
   `creator_earnings_daily` keeps one row per transfer and is read with `FINAL`, as are the
   raw tables when exact counts matter.
 - Live aggregates hold partial states: always `GROUP BY` their key and combine with
