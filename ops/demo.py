@@ -367,10 +367,12 @@ def finance(run_id: str) -> bool:
     from orchestration import dagster_home
     from orchestration.definitions import ASSETS, QUIET
     from orchestration.preview import preview_batch
+    from orchestration.resources import platform_resources
 
     dagster_home()
+    resources = platform_resources(Settings())
     t = time.monotonic()
-    result = preview_batch()
+    result = preview_batch(resources["ledger"])
     ours = result.batch[result.batch["creator_id"].str.startswith(run_id)]
     print(
         f"\nfinance    today's payout batch as it stands: {len(result.batch)} payouts, "
@@ -391,6 +393,7 @@ def finance(run_id: str) -> bool:
         instance=DagsterInstance.get(),
         raise_on_error=False,
         run_config=QUIET,
+        resources=resources,
     )
     checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
     print(

@@ -12,8 +12,19 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from orchestration import dagster_home
+
+if TYPE_CHECKING:
+    from orchestration.resources import FinanceResources
+
+
+def finance_resources() -> FinanceResources:
+    from orchestration.resources import platform_resources
+    from streams.settings import Settings
+
+    return platform_resources(Settings())
 
 
 def pay(first: date, last: date) -> int:
@@ -21,6 +32,7 @@ def pay(first: date, last: date) -> int:
 
     from orchestration.definitions import ASSETS, QUIET
 
+    resources = finance_resources()
     failed = 0
     day = first
     while day <= last:
@@ -30,6 +42,7 @@ def pay(first: date, last: date) -> int:
             instance=DagsterInstance.get(),
             raise_on_error=False,
             run_config=QUIET,
+            resources=resources,
         )
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         batch = result.asset_value("payout_batch") if result.success else None
@@ -44,7 +57,7 @@ def pay(first: date, last: date) -> int:
 def preview() -> int:
     from orchestration.preview import preview_batch
 
-    result = preview_batch()
+    result = preview_batch(finance_resources()["ledger"])
     batch = result.batch
     print(
         f"payout batch for {result.period} as it stands (paid by the 01:00 UTC schedule once the day is over): "
@@ -65,6 +78,7 @@ def settle(path: str) -> int:
     result = confirm_payouts.execute_in_process(
         run_config={"ops": {"apply_settlement_file": {"config": {"path": path}}}},
         instance=DagsterInstance.get(),
+        resources=finance_resources(),
     )
     print(result.output_for_node("apply_settlement_file") if result.success else "FAILED")
     return 0 if result.success else 1

@@ -16,13 +16,12 @@
 from the command line.
 """
 
-import asyncio
 import shutil
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -45,70 +44,33 @@ from dagster import (
     asset,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    definitions,
     job,
     op,
     sensor,
 )
-from psycopg_pool import AsyncConnectionPool
 
 from orchestration.payouts import FinanceStore, PayoutLine, PeriodPlan, day_bounds, read_settlement_file
 from orchestration.quality import SuiteOutcome, validate_batch
-from streams.bus.producer import EventProducer
-from streams.bus.wire import KafkaWire
+from orchestration.resources import (
+    EventBusResource,
+    FinanceFolders,
+    FinanceResources,
+    LedgerResource,
+    WarehouseResource,
+    platform_resources,
+)
 from streams.contracts.payouts import PayoutFailed, PayoutPaid, PayoutPending
 from streams.settings import Settings
-from warehouse.client import connect
 
-T = TypeVar("T")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run config for command-line and demo runs: Dagster's console log at WARNING, not DEBUG."""
-SETTINGS = Settings()
-DAILY = DailyPartitionsDefinition(start_date=SETTINGS.finance.first_day, timezone="UTC")
+# The first day the platform pays creators for. Part of the code, not of the environment: the
+# partition set is what Dagster keys every run, check and backfill by.
+FIRST_PAYOUT_DAY = "2026-01-01"
+DAILY = DailyPartitionsDefinition(start_date=FIRST_PAYOUT_DAY, timezone="UTC")
 EARNINGS_COLUMNS = ["creator_id", "credited", "debited", "postings"]
-# The day's creator postings from the raw table, deduplicated (FINAL): the same posting written
-# twice (a retried sink, a replayed relay) must not look like a second posting here. Same
-# definition as the live aggregate creator_earnings_daily and as the ledger-side query.
-WAREHOUSE_EARNINGS = """
-SELECT creator_id, toInt64(sum(credited)), toInt64(sum(debited)), toInt64(count())
-FROM
-(
-    SELECT
-        if(startsWith(credit_account, 'creator_earnings:'), substring(credit_account, 18), substring(debit_account, 18)) AS creator_id,
-        if(startsWith(credit_account, 'creator_earnings:'), amount, 0) AS credited,
-        if(startsWith(debit_account, 'creator_earnings:'), amount, 0) AS debited
-    FROM ledger_postings FINAL
-    WHERE state = 'posted' AND asset = 'COINS'
-      AND toDate(occurred_at) = {day:Date} AND toDate(posted_at) = {day:Date}
-      AND (startsWith(credit_account, 'creator_earnings:') OR startsWith(debit_account, 'creator_earnings:'))
-)
-GROUP BY creator_id
-ORDER BY creator_id
-"""
 BATCH_COLUMNS = ["payout_id", "creator_id", "period", "coins", "amount_cents", "currency"]
-
-
-def with_store(body: Callable[[FinanceStore], Awaitable[T]]) -> T:
-    """Run ``body`` against the ledger database with a short-lived pool (Dagster steps are sync)."""
-    settings = Settings()
-
-    async def run() -> T:
-        pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=1, max_size=4, open=False)
-        await pool.open(wait=True, timeout=30)
-        try:
-            return await body(FinanceStore(pool, settings.finance))
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
-
-
-def publish(events: list[Any]) -> None:
-    if not events:
-        return
-    with KafkaWire(Settings().kafka.bootstrap_servers, client_id="finance") as wire:
-        producer = EventProducer(wire)
-        for event in events:
-            producer.send_sync(event)
 
 
 def period_of(context: AssetExecutionContext) -> date:
@@ -138,11 +100,9 @@ def check_batch(frame: pd.DataFrame, payables: dict[str, int]) -> SuiteOutcome:
 
 
 @asset(partitions_def=DAILY, group_name="finance", compute_kind="clickhouse")
-def warehouse_creator_earnings(context: AssetExecutionContext) -> pd.DataFrame:
+def warehouse_creator_earnings(context: AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
     """Creator earnings of the day as the warehouse saw them (ledger.postings -> ClickHouse)."""
-    settings = Settings()
-    client = connect(settings.clickhouse.url, database=settings.clickhouse.database)
-    rows = client.query(WAREHOUSE_EARNINGS, parameters={"day": context.partition_key}).result_rows
+    rows = warehouse.rows("WAREHOUSE_EARNINGS_DAY", {"day": context.partition_key})
     frame = pd.DataFrame([list(r) for r in rows], columns=EARNINGS_COLUMNS).astype(
         {"credited": "int64", "debited": "int64", "postings": "int64"}
     )
@@ -154,7 +114,7 @@ def warehouse_creator_earnings(context: AssetExecutionContext) -> pd.DataFrame:
     partitions_def=DAILY,
     group_name="finance",
     compute_kind="postgres",
-    ins={"warehouse": AssetIn("warehouse_creator_earnings")},
+    ins={"in_warehouse": AssetIn("warehouse_creator_earnings")},
     check_specs=[
         AssetCheckSpec(
             "matches_warehouse",
@@ -164,16 +124,18 @@ def warehouse_creator_earnings(context: AssetExecutionContext) -> pd.DataFrame:
         )
     ],
 )
-def ledger_creator_earnings(context: AssetExecutionContext, warehouse: pd.DataFrame) -> Iterator[Any]:
+def ledger_creator_earnings(
+    context: AssetExecutionContext, in_warehouse: pd.DataFrame, ledger: LedgerResource
+) -> Iterator[Any]:
     """Creator earnings of the day from the ledger of record (PostgreSQL)."""
     period = date.fromisoformat(context.partition_key)
-    rows = with_store(lambda store: store.earnings_of_day(period))
+    rows = ledger.run(lambda store: store.earnings_of_day(period))
     frame = pd.DataFrame([list(r) for r in rows], columns=EARNINGS_COLUMNS).astype(
         {"credited": "int64", "debited": "int64", "postings": "int64"}
     )
-    joined = frame.merge(warehouse, on="creator_id", how="outer", suffixes=("_ledger", "_warehouse")).fillna(
-        0
-    )
+    joined = frame.merge(
+        in_warehouse, on="creator_id", how="outer", suffixes=("_ledger", "_warehouse")
+    ).fillna(0)
     differs = joined[
         (joined["credited_ledger"] != joined["credited_warehouse"])
         | (joined["debited_ledger"] != joined["debited_warehouse"])
@@ -206,7 +168,9 @@ def ledger_creator_earnings(context: AssetExecutionContext, warehouse: pd.DataFr
         )
     ],
 )
-def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iterator[Any]:
+def payout_batch(
+    context: AssetExecutionContext, earnings: pd.DataFrame, ledger: LedgerResource
+) -> Iterator[Any]:
     """The period's payouts: creators whose payable converts to at least the minimum, in integer
     cents, with ids derived from (creator, period). Exclusions are recorded with their reason."""
     period = period_of(context)
@@ -216,7 +180,7 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
         await store.record_exclusions(period, planned.excluded)
         return planned
 
-    planned = with_store(build)
+    planned = ledger.run(build)
     excluded, frame = planned.excluded, batch_frame(planned.lines)
     yield Output(
         frame,
@@ -230,7 +194,7 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
         },
     )
     outcome = check_batch(frame, planned.payables)
-    with_store(lambda store: store.record_check(period, outcome.passed, outcome.checked, outcome.failed))
+    ledger.run(lambda store: store.record_check(period, outcome.passed, outcome.checked, outcome.failed))
     yield AssetCheckResult(
         check_name="great_expectations",
         passed=outcome.passed,
@@ -245,7 +209,9 @@ def payout_batch(context: AssetExecutionContext, earnings: pd.DataFrame) -> Iter
     compute_kind="postgres",
     ins={"batch": AssetIn("payout_batch")},
 )
-def payout_postings(context: AssetExecutionContext, batch: pd.DataFrame) -> pd.DataFrame:
+def payout_postings(
+    context: AssetExecutionContext, batch: pd.DataFrame, ledger: LedgerResource, events: EventBusResource
+) -> pd.DataFrame:
     """Reserve each payout in the ledger (pending, from the creator's earnings to payout
     clearing) and announce it; payouts that exist already are left alone (reruns, backfills)."""
     period = period_of(context)
@@ -283,19 +249,21 @@ def payout_postings(context: AssetExecutionContext, batch: pd.DataFrame) -> pd.D
                 )
         return results, events
 
-    results, events = with_store(post)
-    publish(events)
+    results, announced = ledger.run(post)
+    events.publish(announced)
     frame = pd.DataFrame(results, columns=["creator_id", "status"])
-    context.add_output_metadata({"new_payouts": len(events), "rows": len(frame)})
+    context.add_output_metadata({"new_payouts": len(announced), "rows": len(frame)})
     return frame
 
 
 @asset(partitions_def=DAILY, group_name="finance", ins={"postings": AssetIn("payout_postings")})
-def creator_statements(context: AssetExecutionContext, postings: pd.DataFrame) -> list[str]:
+def creator_statements(
+    context: AssetExecutionContext, postings: pd.DataFrame, ledger: LedgerResource, folders: FinanceFolders
+) -> list[str]:
     """Per creator with a payout in the period: every gift earned that day and the payout, as
     CSV and Parquet under FINANCE_STATEMENTS_DIR/<day>/."""
     period = period_of(context)
-    folder = Settings().finance.statements_dir / period.isoformat()
+    folder = folders.statements / period.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
 
     async def gather(store: FinanceStore) -> dict[str, pd.DataFrame]:
@@ -327,7 +295,7 @@ def creator_statements(context: AssetExecutionContext, postings: pd.DataFrame) -
         return out
 
     written = []
-    for creator_id, frame in with_store(gather).items():
+    for creator_id, frame in ledger.run(gather).items():
         frame.to_csv(folder / f"{creator_id}.csv", index=False)
         frame.to_parquet(folder / f"{creator_id}.parquet", index=False)
         written += [str(folder / f"{creator_id}.csv"), str(folder / f"{creator_id}.parquet")]
@@ -346,7 +314,9 @@ class SettlementFile(Config):
 
 
 @op
-def apply_settlement_file(context: OpExecutionContext, config: SettlementFile) -> dict[str, int]:
+def apply_settlement_file(
+    context: OpExecutionContext, config: SettlementFile, ledger: LedgerResource, events: EventBusResource
+) -> dict[str, int]:
     """Post (paid) or void (failed) each payout the provider's file names. Lines naming an
     unknown payout or the wrong amount are refused, recorded and logged; nothing is posted."""
     path = Path(config.path)
@@ -354,7 +324,7 @@ def apply_settlement_file(context: OpExecutionContext, config: SettlementFile) -
 
     async def apply(store: FinanceStore) -> tuple[dict[str, int], list[Any]]:
         counts = {"applied": 0, "duplicate": 0, "rejected": 0}
-        events: list[Any] = []
+        outcomes: list[Any] = []
         for line in lines:
             outcome, payout = await store.settle(line)
             if outcome.startswith("rejected"):
@@ -374,13 +344,13 @@ def apply_settlement_file(context: OpExecutionContext, config: SettlementFile) -
                     "producer": "finance",
                 }
                 if line.status == "paid":
-                    events.append(PayoutPaid(provider_ref=line.provider_ref or "provider", **common))
+                    outcomes.append(PayoutPaid(provider_ref=line.provider_ref or "provider", **common))
                 else:
-                    events.append(PayoutFailed(reason="the provider reported a failure", **common))
-        return counts, events
+                    outcomes.append(PayoutFailed(reason="the provider reported a failure", **common))
+        return counts, outcomes
 
-    counts, events = with_store(apply)
-    publish(events)
+    counts, outcomes = ledger.run(apply)
+    events.publish(outcomes)
     done = path.parent / "processed"
     done.mkdir(exist_ok=True)
     shutil.move(str(path), done / path.name)
@@ -394,10 +364,10 @@ def confirm_payouts() -> None:
 
 
 @sensor(job=confirm_payouts, minimum_interval_seconds=30)
-def settlement_files(context: SensorEvaluationContext) -> Iterator[Any]:
+def settlement_files(context: SensorEvaluationContext, folders: FinanceFolders) -> Iterator[Any]:
     """A settlement file (CSV: payout_id,status,amount_cents,provider_ref) landing in
     FINANCE_SETTLEMENT_DIR starts a confirm_payouts run (once per file name and size)."""
-    folder = Settings().finance.settlement_dir
+    folder = folders.settlements
     files = sorted(folder.glob("*.csv")) if folder.exists() else []
     if not files:
         yield SkipReason(f"no settlement file in {folder}")
@@ -417,9 +387,19 @@ ASSETS = [
     creator_statements,
 ]
 
-defs = Definitions(
-    assets=ASSETS,
-    jobs=[daily_payouts, confirm_payouts],
-    schedules=[daily_schedule],
-    sensors=[settlement_files],
-)
+
+def finance_definitions(resources: FinanceResources) -> Definitions:
+    return Definitions(
+        assets=ASSETS,
+        jobs=[daily_payouts, confirm_payouts],
+        schedules=[daily_schedule],
+        sensors=[settlement_files],
+        resources=dict(resources),
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    """What ``dagster dev -m orchestration.definitions`` loads: the settings are read here, when
+    the code location loads, never at import."""
+    return finance_definitions(platform_resources(Settings()))

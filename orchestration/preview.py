@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from orchestration.definitions import batch_frame, check_batch, with_store
+from orchestration.definitions import batch_frame, check_batch
 from orchestration.payouts import Exclusion, FinanceStore, PeriodPlan
 from orchestration.quality import SuiteOutcome
+from orchestration.resources import LedgerResource
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,12 @@ class Preview:
     quality: SuiteOutcome
 
 
-def preview_batch() -> Preview:
+def preview_batch(ledger: LedgerResource) -> Preview:
     today = datetime.now(UTC).date()
 
     async def build(store: FinanceStore) -> PeriodPlan:
         return await store.plan_period(today)
 
-    planned = with_store(build)
+    planned = ledger.run(build)
     frame = batch_frame(planned.lines)
     return Preview(today, frame, planned.excluded, check_batch(frame, planned.payables))

@@ -111,14 +111,18 @@ class PostgresSettings(BaseSettings):
 
     def dsn(self) -> str:
         """The connection string with the password filled in (never log it)."""
-        parts = urlsplit(self.url)
-        secret = self.password.get_secret_value()
-        if not secret:
-            return self.url
-        netloc = f"{quote(parts.username or '', safe='')}:{quote(secret, safe='')}@{parts.hostname}"
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return postgres_dsn(self.url, self.password.get_secret_value())
+
+
+def postgres_dsn(url: str, secret: str) -> str:
+    """``url`` (which carries no password) with ``secret`` filled in (never log it)."""
+    if not secret:
+        return url
+    parts = urlsplit(url)
+    netloc = f"{quote(parts.username or '', safe='')}:{quote(secret, safe='')}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class MoneySettings(BaseSettings):
@@ -219,7 +223,6 @@ class FinanceSettings(BaseSettings):
     cents_per_coin_bps: int = Field(default=10_000, ge=1, description="10,000 = one cent per coin.")
     currency: str = "USD"
     payout_expiry_days: int = Field(default=14, ge=1)
-    first_day: str = "2026-01-01"
     settlement_dir: Path = REPO_ROOT / ".cache" / "finance" / "settlements"
     statements_dir: Path = REPO_ROOT / ".cache" / "finance" / "statements"
 

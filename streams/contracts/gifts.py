@@ -23,6 +23,14 @@ class GiftRejectReason(StrEnum):
     SELF_GIFT = "self_gift"
 
 
+class GiftRoomProblem(StrEnum):
+    """Why a room refuses a gift, whatever the fraud rules say: the room is not open or not the
+    creator's, or the sender is banned or timed out there."""
+
+    UNKNOWN_CREATOR = "unknown_creator"
+    SENDER_BANNED = "sender_banned"
+
+
 class GiftRequested(Event):
     event_type: Literal["gift.requested"] = "gift.requested"
     schema_version: Literal[1] = 1
@@ -95,4 +103,8 @@ class GiftScreened(Event):
     decision: Literal["allow", "review", "block"]
     rules: tuple[Annotated[str, StringConstraints(max_length=64), NoNul], ...] = Field(
         default=(), description="Enforced rules that fired (shadow rules only raise alerts)."
+    )
+    room_problem: GiftRoomProblem | None = Field(
+        default=None,
+        description="Set when the room refused the gift before any fraud rule (decision is block).",
     )

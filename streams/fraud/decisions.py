@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from streams.contracts.gifts import GiftRoomProblem
 from streams.fraud.screening import Screening
 from streams.postgres.named_sql import load
 
@@ -17,7 +18,7 @@ SQL = load(Path(__file__).with_name("decisions.sql"))
 
 
 def _screening(row: Sequence[Any], recorded_now: bool) -> Screening:
-    return Screening(row[1], tuple(row[2]), row[3], recorded_now)
+    return Screening(row[1], tuple(row[2]), row[3], recorded_now, GiftRoomProblem(row[4]) if row[4] else None)
 
 
 class PostgresScreenings:
@@ -42,6 +43,7 @@ class PostgresScreenings:
                         "decisions": [decided[i].verdict for i in ids],
                         # one text per gift: PostgreSQL has no ragged arrays, so the rules travel joined
                         "rules": [",".join(decided[i].rules) for i in ids],
+                        "room_problems": [decided[i].room_problem for i in ids],
                     },
                 )
             ).fetchall()

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from streams.contracts.base import utc_now
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
-from streams.contracts.gifts import GiftRequested, GiftScreened
+from streams.contracts.gifts import GiftRequested, GiftRoomProblem, GiftScreened
 from streams.fraud.rules import Counters, FraudConfig, GiftCount, Hit, evaluate
 from streams.ids import derived_id
 
@@ -19,7 +19,7 @@ PRODUCER = "fraud"
 
 
 class GiftRooms(Protocol):
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]: ...
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]: ...
 
 
 Verdict = Literal["allow", "review", "block"]
@@ -34,6 +34,7 @@ class Screening:
     rules: tuple[str, ...]
     screened_at: datetime | None = None
     recorded_now: bool = True
+    room_problem: GiftRoomProblem | None = None  # the room refused it: blocked before any rule
 
 
 class ScreeningRecord(Protocol):
@@ -71,7 +72,7 @@ async def screen(
     in_good_standing = []
     for r, problem in zip(fresh, standing, strict=True):
         if problem is not None:
-            decided[r.gift_id] = Screening("block", (problem,))
+            decided[r.gift_id] = Screening("block", (), room_problem=problem)
         else:
             in_good_standing.append(r)
     counted = await counters.facts_many(
@@ -131,6 +132,7 @@ def _screened(r: GiftRequested, screening: Screening) -> GiftScreened:
         event_id=derived_id("gift-screened", r.gift_id),
         decision=screening.verdict,
         rules=screening.rules,
+        room_problem=screening.room_problem,
         producer=PRODUCER,
         **r.model_dump(include=REQUEST_FIELDS),
         occurred_at=screening.screened_at or utc_now(),

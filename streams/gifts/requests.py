@@ -18,14 +18,14 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from streams.contracts.codec import describe
-from streams.contracts.gifts import GiftRequested
+from streams.contracts.gifts import GiftRequested, GiftRoomProblem
 from streams.exceptions import Refused
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ids import derived_id
 
 # Room standing, as RoomStanding.gift_problems reports it.
-UNKNOWN_CREATOR = "unknown_creator"
-SENDER_BANNED = "sender_banned"
+UNKNOWN_CREATOR = GiftRoomProblem.UNKNOWN_CREATOR
+SENDER_BANNED = GiftRoomProblem.SENDER_BANNED
 
 
 class GiftRefused(Refused):
@@ -34,7 +34,7 @@ class GiftRefused(Refused):
 
 
 class RoomStanding(Protocol):
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
         """Per (room, sender, creator): UNKNOWN_CREATOR, SENDER_BANNED or None."""
         ...
 

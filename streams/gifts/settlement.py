@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Protocol
 
 from streams.contracts.base import utc_now
-from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftScreened, GiftSettled
+from streams.contracts.gifts import (
+    GiftRejected,
+    GiftRejectReason,
+    GiftRequested,
+    GiftRoomProblem,
+    GiftScreened,
+    GiftSettled,
+)
 from streams.gifts.catalog import DEFAULT_CATALOG
 from streams.ids import derived_id
 from streams.ledger.model import GiftOutcome, GiftRequest
@@ -33,16 +40,33 @@ def catalog_problem(request: GiftRequested | GiftScreened, catalog: Mapping[str,
 
 
 ROOM_REFUSALS = {
-    "unknown_creator": (GiftRejectReason.UNKNOWN_CREATOR, "the room is not open or is not this creator's"),
-    "sender_banned": (GiftRejectReason.SENDER_BANNED, "the sender is banned or timed out in this room"),
+    GiftRoomProblem.UNKNOWN_CREATOR: (
+        GiftRejectReason.UNKNOWN_CREATOR,
+        "the room is not open or is not this creator's",
+    ),
+    GiftRoomProblem.SENDER_BANNED: (
+        GiftRejectReason.SENDER_BANNED,
+        "the sender is banned or timed out in this room",
+    ),
 }
+
+
+def room_problem_of(request: GiftScreened) -> GiftRoomProblem | None:
+    """The room's refusal. A gift screened before the field existed (still on the topic during
+    an upgrade) carried it as its first rule: read once here, nowhere else."""
+    if request.room_problem is not None:
+        return request.room_problem
+    if request.decision == "block" and request.rules and request.rules[0] in set(GiftRoomProblem):
+        return GiftRoomProblem(request.rules[0])
+    return None
 
 
 def fraud_problem(request: GiftRequested | GiftScreened) -> tuple[GiftRejectReason, str] | None:
     if not isinstance(request, GiftScreened) or request.decision == "allow":
         return None
-    if request.decision == "block" and request.rules and request.rules[0] in ROOM_REFUSALS:
-        return ROOM_REFUSALS[request.rules[0]]
+    room = room_problem_of(request)
+    if room is not None:
+        return ROOM_REFUSALS[room]
     reason = GiftRejectReason.FRAUD_BLOCK if request.decision == "block" else GiftRejectReason.FRAUD_REVIEW
     return reason, "held by fraud rules: " + ", ".join(request.rules)
 

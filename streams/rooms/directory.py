@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from streams.contracts.gifts import GiftRoomProblem
 from streams.gifts.requests import SENDER_BANNED, UNKNOWN_CREATOR
 from streams.postgres.named_sql import load
 from streams.rooms.model import Room, RoomModes, clean_terms
@@ -96,7 +97,7 @@ class RoomDirectory:
         await self.require(room_id)
         return bool(await self._redis.exists(ban_key(room_id, user_id)))
 
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
         """For (room, sender, creator) triples: ``unknown_creator`` when the room does not exist,
         is closed or belongs to someone else; ``sender_banned`` when the sender is banned or timed
         out there; else None. Two Redis round trips for the whole batch."""
@@ -107,7 +108,7 @@ class RoomDirectory:
         for room, sender, _ in gifts:
             pipe.exists(ban_key(room, sender))
         banned = await pipe.execute()
-        problems: list[str | None] = []
+        problems: list[GiftRoomProblem | None] = []
         for (room_id, _, creator), is_banned in zip(gifts, banned, strict=True):
             found = rooms.get(room_id)
             if found is None or found.closed or found.creator_id != creator:

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from orchestration.definitions import ASSETS, confirm_payouts, settlement_files
 from orchestration.payouts import payout_id, pending_transfer_id
+from orchestration.resources import FinanceResources, platform_resources
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.consumer import Received
 from streams.contracts.payouts import PayoutPending
@@ -105,8 +106,13 @@ def warehouse(settings: Settings, events: list[Any]) -> None:
     WarehouseWriter(client, "finance-test")([Received(e, topic, 0, i, 0) for i, e in enumerate(events)])
 
 
+def resources() -> FinanceResources:
+    """The real resources, read from the settings when called (the folders the test points at)."""
+    return platform_resources(Settings())
+
+
 def run_day(day: date) -> Any:
-    return materialize(ASSETS, partition_key=day.isoformat(), raise_on_error=False)
+    return materialize(ASSETS, partition_key=day.isoformat(), raise_on_error=False, resources=resources())
 
 
 def payouts(settings: Settings, creators: list[str]) -> dict[str, tuple[str, int, str]]:
@@ -186,7 +192,7 @@ def settle_file(folder: Path, name: str, lines: list[str]) -> dict[str, int]:
     path = folder / name
     path.write_text("payout_id,status,amount_cents,provider_ref\n" + "\n".join(lines) + "\n")
     result = confirm_payouts.execute_in_process(
-        run_config={"ops": {"apply_settlement_file": {"config": {"path": str(path)}}}}
+        run_config={"ops": {"apply_settlement_file": {"config": {"path": str(path)}}}}, resources=resources()
     )
     assert result.success
     assert (folder / "processed" / name).exists()
@@ -358,10 +364,10 @@ def test_a_day_that_is_not_over_is_never_paid() -> None:
 
 def test_a_settlement_file_landing_starts_a_confirmation_run(finance_folders: Path) -> None:
     folder = finance_folders / "settlements"
-    assert isinstance(next(iter(settlement_files(build_sensor_context()))), SkipReason)
+    assert isinstance(next(iter(settlement_files(build_sensor_context(resources=resources())))), SkipReason)
     folder.mkdir(parents=True)
     (folder / "provider-2026-11-27.csv").write_text("payout_id,status,amount_cents,provider_ref\n")
-    (request,) = list(settlement_files(build_sensor_context()))
+    (request,) = list(settlement_files(build_sensor_context(resources=resources())))
     assert isinstance(request, RunRequest)
     assert request.run_config == {
         "ops": {"apply_settlement_file": {"config": {"path": str(folder / "provider-2026-11-27.csv")}}}

@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -30,7 +30,7 @@ from streams.bus.producer import EventProducer
 from streams.bus.scan import find_record
 from streams.bus.wire import DeliveryFailed
 from streams.contracts.base import Event, Role
-from streams.contracts.gifts import GiftScreened, GiftSettled
+from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRoomProblem, GiftScreened, GiftSettled
 from streams.contracts.wallet import TopUpCaptured
 from streams.fraud.counters import RedisCounters
 from streams.fraud.decisions import PostgresScreenings
@@ -127,6 +127,36 @@ def test_a_redelivered_request_gets_its_first_screening_back(settings: Settings,
     assert first[0].decision == "allow"
     assert again[0].model_dump() == first[0].model_dump()  # not blocked now, and the same event
     assert alerts == 0  # a replay raises no alert again
+
+
+class BannedEverywhere:
+    """Room standing that refuses every sender (the sender is banned in the room)."""
+
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
+        return [GiftRoomProblem.SENDER_BANNED for _ in gifts]
+
+
+def test_a_room_refusal_travels_typed_and_is_replayed_typed(settings: Settings, unique: str) -> None:
+    """A gift from a sender banned in the room is blocked with the room's reason as a typed
+    field (no rule fired), kept in the screening record, replayed as the same event, and
+    rejected by settlement as sender_banned, not as a fraud block."""
+    sender, creator = f"v-{unique}", f"c-{unique}"
+    gift = request(sender, creator, "rose", 10)
+
+    async def run(pool: AsyncConnectionPool) -> tuple[GiftScreened, GiftScreened, Any]:
+        async with Redis.from_url(settings.redis.url) as redis:
+            counters, decisions = RedisCounters(redis), PostgresScreenings(pool)
+            rules = gift_rules(FraudSettings())
+            (first,), _ = await screen([gift], counters, rules, rooms=BannedEverywhere(), decisions=decisions)
+            (again,), _ = await screen([gift], counters, rules, decisions=decisions)  # standing not asked
+            return first, again, await settle([again], PostgresLedger(pool))
+
+    first, again, settled = with_pool(settings, run)
+    assert (first.decision, first.rules, first.room_problem) == ("block", (), GiftRoomProblem.SENDER_BANNED)
+    assert again.model_dump() == first.model_dump()
+    (outcome,) = settled.events
+    assert isinstance(outcome, GiftRejected)
+    assert outcome.reason == GiftRejectReason.SENDER_BANNED
 
 
 def test_a_gift_id_reused_for_another_request_gets_no_outcome(settings: Settings, unique: str) -> None:

@@ -18,7 +18,7 @@ from serving.gateway.server import GatewayNamespace
 from streams.bus.wire import DeliveryFailed
 from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageSubmitted
-from streams.contracts.gifts import GiftRequested
+from streams.contracts.gifts import GiftRequested, GiftRoomProblem
 from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
 from streams.rooms.history import Recovery
@@ -74,14 +74,14 @@ class Rooms:
     async def get(self, room_id: str) -> Room | None:
         return self.by_id.get(room_id)
 
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
-        out: list[str | None] = []
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
+        out: list[GiftRoomProblem | None] = []
         for room, sender, creator in gifts:
             found = self.by_id.get(room)
             out.append(
-                "unknown_creator"
+                GiftRoomProblem.UNKNOWN_CREATOR
                 if found is None or found.creator_id != creator
-                else "sender_banned"
+                else GiftRoomProblem.SENDER_BANNED
                 if (room, sender) in self.banned
                 else None
             )

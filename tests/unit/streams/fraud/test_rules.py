@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from streams.contracts.gifts import GiftRejectReason, GiftRequested
+from streams.contracts.gifts import GiftRejectReason, GiftRequested, GiftRoomProblem
 from streams.fraud.rules import FraudConfig, GiftCount, GiftFacts, Rule, evaluate
 from streams.fraud.screening import screen
 from streams.gifts.settlement import fraud_problem
@@ -115,9 +115,13 @@ def test_rules_come_from_settings(monkeypatch) -> None:  # type: ignore[no-untyp
 
 
 class FakeRooms:
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
         return [
-            "unknown_creator" if room != "r" else "sender_banned" if sender == "troll" else None
+            GiftRoomProblem.UNKNOWN_CREATOR
+            if room != "r"
+            else GiftRoomProblem.SENDER_BANNED
+            if sender == "troll"
+            else None
             for room, sender, _ in gifts
         ]
 
@@ -145,10 +149,10 @@ async def test_gifts_to_a_room_that_is_not_the_creators_or_from_a_banned_sender_
         now_s=0,
         rooms=FakeRooms(),
     )
-    assert [(s.decision, s.rules) for s in screened] == [
-        ("allow", ()),
-        ("block", ("unknown_creator",)),
-        ("block", ("sender_banned",)),
+    assert [(s.decision, s.rules, s.room_problem) for s in screened] == [
+        ("allow", (), None),
+        ("block", (), GiftRoomProblem.UNKNOWN_CREATOR),
+        ("block", (), GiftRoomProblem.SENDER_BANNED),
     ]
     assert counters.gifts == 1  # refused gifts are not counted against the fraud windows
     assert alerts == []

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from streams.contracts.gifts import GiftRequested
+from streams.contracts.gifts import GiftRequested, GiftRoomProblem
 from streams.gifts.requests import (
     SENDER_BANNED,
     UNKNOWN_CREATOR,
@@ -18,11 +18,11 @@ from streams.gifts.requests import (
 
 
 class Standing:
-    def __init__(self, problem: str | None = None) -> None:
+    def __init__(self, problem: GiftRoomProblem | None = None) -> None:
         self.problem = problem
         self.asked: list[tuple[str, str, str]] = []
 
-    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[str | None]:
+    async def gift_problems(self, gifts: Sequence[tuple[str, str, str]]) -> list[GiftRoomProblem | None]:
         self.asked.extend(gifts)
         return [self.problem for _ in gifts]
 
