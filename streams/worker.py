@@ -48,6 +48,7 @@ from streams.rooms.gate import ChatGate
 from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds
 from streams.rooms.moderation import ChatModerator
+from streams.rooms.platform_bans import PlatformBans
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 from streams.telemetry import init_telemetry
@@ -82,6 +83,8 @@ def build(settings: Settings, app_id: str, web_port: int | None) -> PlatformApp:
 
     async def open_resources() -> None:
         await pool.open(wait=True, timeout=30)
+        # Platform-wide bans are enforced from Redis: put them back if Redis lost them.
+        await PlatformBans(pool, redis).restore()
 
     async def close_resources() -> None:
         await pool.close()

@@ -35,6 +35,8 @@ from serving.api.routes import problem, router
 from serving.api.state import AppState
 from serving.api.stream_routes import router as stream_router
 from serving.auth.tokens import require_secret
+from serving.console.routes import router as console_router
+from serving.console.warehouse import ConsoleWarehouse
 from serving.exceptions import ApiProblem, TooManyRequests
 from serving.metrics import HTTP_REQUESTS, HTTP_SECONDS, route_of
 from serving.web.pages import router as web_router
@@ -44,6 +46,7 @@ from streams.bus.producer import EventProducer
 from streams.bus.retry import TRANSIENT
 from streams.bus.wire import DeliveryFailed, KafkaWire
 from streams.exceptions import ContractViolation, Refused
+from streams.fraud.alert_acks import AlertAcks
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
@@ -53,6 +56,7 @@ from streams.redis_pool import connect_redis
 from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom
 from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds, UnknownHold
+from streams.rooms.platform_bans import PlatformBans
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 from streams.tracing import current_trace_id, describe, traced
@@ -179,6 +183,9 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             auth_limits=AuthLimits(
                 redis, settings.auth.failed_auth_per_minute, settings.auth.dev_tokens_per_minute
             ),
+            platform_bans=PlatformBans(pool, redis),
+            alert_acks=AlertAcks(pool),
+            console=ConsoleWarehouse(settings.clickhouse),
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
@@ -189,6 +196,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             wire.close()
+            app.state.platform.console.close()
             await redis.aclose()
             await pool.close()
 
@@ -198,6 +206,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     app.include_router(room_router)
     app.include_router(stream_router)
     app.include_router(ops_router)
+    app.include_router(console_router)
     app.include_router(web_router)
     app.add_middleware(RequestContext)
     install_openapi(app)

@@ -55,15 +55,15 @@ async def held_gifts(
 @router.post("/held-gifts/{gift_id}/approve")
 async def approve(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
     """Settle the held gift now, exactly like an allowed one (the ledger still checks funds)."""
-    return await _decide(gift_id, "approved", state, principal)
+    return await decide_gift_hold(gift_id, "approved", state, principal)
 
 
 @router.post("/held-gifts/{gift_id}/deny")
 async def deny(gift_id: uuid.UUID, state: StateDep, principal: PrincipalDep) -> dict[str, Any]:
-    return await _decide(gift_id, "denied", state, principal)
+    return await decide_gift_hold(gift_id, "denied", state, principal)
 
 
-async def _decide(
+async def decide_gift_hold(
     gift_id: uuid.UUID, decision: Literal["approved", "denied"], state: AppState, principal: Any
 ) -> dict[str, Any]:
     """The first decision on a hold stands. It is carried out (settled or rejected in the

@@ -22,7 +22,7 @@ from serving.auth.tokens import Principal
 from serving.exceptions import Conflict, Forbidden, Unprocessable
 from streams.contracts.base import NoNul, Role, RoomId, UserId
 from streams.contracts.chat import ChatMessageDeleted, RejectReason
-from streams.contracts.moderation import ModerationAction, ModerationKind, ParamValue
+from streams.contracts.moderation import PLATFORM_ROOM, ModerationAction, ModerationKind, ParamValue
 from streams.ids import derived_id
 from streams.rooms.holds import HoldAlreadyDecided
 from streams.rooms.model import Room, RoomModes
@@ -158,6 +158,8 @@ async def open_room(body: OpenRoom, state: StateDep, principal: PrincipalDep) ->
         creator = principal.user_id
     else:
         raise Forbidden("only creators (for themselves) and admins open rooms")
+    if body.room_id == PLATFORM_ROOM:
+        raise Unprocessable(f"room_id: {PLATFORM_ROOM!r} is reserved for platform-wide actions")
     room = await state.rooms.create(body.room_id, creator, body.title)
     return room_view(room, privileged=True)
 
@@ -193,24 +195,24 @@ async def remove_moderator(
 @router.post("/{room_id}/bans")
 async def ban(room_id: RoomPath, body: UserTarget, acting: AsModerator, state: StateDep) -> dict[str, Any]:
     _not_the_owner(acting, body.user_id)
-    await state.rooms.ban(room_id, body.user_id, acting.principal.user_id, reason=body.reason)
-    return await audit(state, acting, ModerationKind.BAN, target=body.user_id, reason=body.reason)
+    return await ban_in_room(state, acting, body.user_id, None, body.reason)
 
 
 @router.post("/{room_id}/timeouts")
 async def timeout(room_id: RoomPath, body: Timeout, acting: AsModerator, state: StateDep) -> dict[str, Any]:
     _not_the_owner(acting, body.user_id)
+    return await ban_in_room(state, acting, body.user_id, body.duration_s, body.reason)
+
+
+async def ban_in_room(
+    state: AppState, acting: Acting, user_id: str, duration_s: int | None, reason: str
+) -> dict[str, Any]:
+    """Ban (no duration) or time out ``user_id`` in the acting room, and audit it."""
     until = await state.rooms.ban(
-        room_id, body.user_id, acting.principal.user_id, duration_s=body.duration_s, reason=body.reason
+        acting.room.room_id, user_id, acting.principal.user_id, duration_s=duration_s, reason=reason
     )
-    result = await audit(
-        state,
-        acting,
-        ModerationKind.TIMEOUT,
-        target=body.user_id,
-        duration_s=body.duration_s,
-        reason=body.reason,
-    )
+    kind = ModerationKind.BAN if duration_s is None else ModerationKind.TIMEOUT
+    result = await audit(state, acting, kind, target=user_id, duration_s=duration_s, reason=reason)
     return {**result, "until": until.isoformat() if until else None}
 
 
@@ -228,11 +230,18 @@ async def delete_message(
     """Removes the message for everyone in the room and from the reconnect history."""
     if len(reason) > 200:
         raise Unprocessable("reason: at most 200 characters")
+    return await delete_held_message(state, acting, message_id, reason)
+
+
+async def delete_held_message(
+    state: AppState, acting: Acting, message_id: uuid.UUID, reason: str
+) -> dict[str, Any]:
+    """Remove a message from the acting room for everyone and from its reconnect history."""
     await state.producer.send(
         ChatMessageDeleted(
             event_id=derived_id("chat-deleted", str(message_id)),
             message_id=message_id,
-            room_id=room_id,
+            room_id=acting.room.room_id,
             deleted_by=acting.principal.user_id,
             delete_reason=reason,
             producer=PRODUCER,
@@ -286,13 +295,21 @@ async def decide_held(
     """``approve`` publishes the message to the room; ``deny`` tells its sender it was refused."""
     if decision not in ("approve", "deny"):
         raise Unprocessable("decide with /approve or /deny")
+    return await decide_chat_hold(state, acting, message_id, decision == "approve")
+
+
+async def decide_chat_hold(
+    state: AppState, acting: Acting, message_id: uuid.UUID, approve: bool
+) -> dict[str, Any]:
+    """The first decision on a held message stands: ``approve`` publishes it to the room, deny
+    tells its sender it was refused; a later one is a 409 naming who decided what."""
     try:
         message = await state.chat_holds.decide(
-            room_id, message_id, "approved" if decision == "approve" else "denied", acting.principal.user_id
+            acting.room.room_id, message_id, "approved" if approve else "denied", acting.principal.user_id
         )
     except HoldAlreadyDecided as err:
-        raise Conflict(str(err)) from None
-    if decision == "approve":
+        raise Conflict(str(err), reason=f"already_{err.decision}") from None
+    if approve:
         await state.producer.send(acceptance(message, PRODUCER, released_by=acting.principal.user_id))
         kind = ModerationKind.APPROVE_HELD
     else:

@@ -14,11 +14,13 @@ from redis.asyncio import Redis
 from serving.api.auth_limits import AuthLimits, client_address
 from serving.api.idempotency import IdempotencyStore
 from serving.auth.tokens import Principal, verify
+from serving.console.warehouse import ConsoleWarehouse
 from serving.exceptions import Forbidden, Unauthorized
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
 from streams.contracts.base import Role
+from streams.fraud.alert_acks import AlertAcks
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import TopUpConfig
 from streams.gifts.holds import GiftHolds
@@ -26,6 +28,7 @@ from streams.ledger.store import PostgresLedger
 from streams.rooms.directory import RoomDirectory
 from streams.rooms.history import ChatHistory
 from streams.rooms.holds import ChatHolds
+from streams.rooms.platform_bans import PlatformBans
 from streams.rooms.presence import PresenceBoard
 from streams.settings import Settings
 from streams.wallet.store import PostgresTopUps
@@ -50,6 +53,9 @@ class AppState:
     playback: PlaybackSessions
     auth_limits: AuthLimits
     topups: PostgresTopUps
+    platform_bans: PlatformBans
+    alert_acks: AlertAcks
+    console: ConsoleWarehouse
 
 
 async def get_state(request: Request) -> AppState:

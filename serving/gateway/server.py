@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from serving.api.models import GiftBody
 from serving.api.state import AppState
 from serving.auth.tokens import verify
+from serving.console.namespace import ConsoleNamespace
 from serving.exceptions import ApiProblem, TooManyRequests
 from serving.gateway.limits import TokenBucket
 from serving.gateway.recovery import RecoveringRedisManager
@@ -373,4 +374,5 @@ def register(
 
     namespace = GatewayNamespace(state, manager, limits, node_id, instance)
     sio.register_namespace(namespace)
+    sio.register_namespace(ConsoleNamespace(state))
     return namespace

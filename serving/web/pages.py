@@ -26,6 +26,8 @@ SCRIPTS = {
     "hls.min.js": NODE_MODULES / "hls.js" / "dist" / "hls.min.js",
     "socket.io.min.js": NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js",
     "player.js": HERE / "static" / "player.js",
+    "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
+    "console.js": HERE / "static" / "console.js",
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -37,6 +39,13 @@ async def watch(stream_id: str, state: StateDep) -> HTMLResponse:
     origin = html.escape(state.settings.media.public_origin_url, quote=True)
     page = (HERE / "static" / "watch.html").read_text().replace("{{origin}}", origin)
     return HTMLResponse(page, headers=page_headers(state.settings.media.public_origin_url))
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console() -> HTMLResponse:
+    """The trust-and-safety console: a page with no data of its own; everything it shows comes
+    from /v1/console and the /console namespace, which check the analyst or admin role."""
+    return HTMLResponse((HERE / "static" / "console.html").read_text(), headers=page_headers(None))
 
 
 @router.get("/favicon.ico")
@@ -52,17 +61,19 @@ async def script(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/javascript", headers=CACHE)
 
 
-def page_headers(media_origin: str) -> dict[str, str]:
+def page_headers(media_origin: str | None) -> dict[str, str]:
     """The page talks to this gateway (API, Socket.IO) and the media origin, nothing else; it is
     never framed (clickjacking), never sniffed, and sends no referrer (its URL holds the token)."""
-    parts = urlsplit(media_origin)
-    media = f"{parts.scheme}://{parts.netloc}"
+    media = ""
+    if media_origin is not None:
+        parts = urlsplit(media_origin)
+        media = f" {parts.scheme}://{parts.netloc}"
     csp = "; ".join(
         (
             "default-src 'self'",
-            f"connect-src 'self' {media}",
-            f"media-src 'self' blob: {media}",
-            f"img-src 'self' data: {media}",
+            f"connect-src 'self'{media}",
+            f"media-src 'self' blob:{media}",
+            f"img-src 'self' data:{media}",
             "style-src 'self' 'unsafe-inline'",
             "object-src 'none'",
             "base-uri 'none'",

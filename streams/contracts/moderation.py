@@ -23,6 +23,17 @@ class ModerationKind(StrEnum):
     ADD_MODERATOR = "add_moderator"
     REMOVE_MODERATOR = "remove_moderator"
     CLOSE_ROOM = "close_room"
+    # Trust and safety (the console): platform-wide, so their room_id is PLATFORM_ROOM
+    # unless the action was taken on something in a room.
+    APPROVE_GIFT = "approve_gift"
+    DENY_GIFT = "deny_gift"
+    PLATFORM_BAN = "platform_ban"
+    PLATFORM_UNBAN = "platform_unban"
+    ACK_ALERT = "ack_alert"
+
+
+PLATFORM_ROOM = "platform"
+"""The room id of a platform-wide action; no room may be opened under it."""
 
 
 ParamValue = Annotated[str, StringConstraints(max_length=500), NoNul] | int | float | bool | list[str] | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
@@ -21,6 +22,10 @@ SELECT request FROM gift_holds
 WHERE decision IS NULL AND (%(sender)s::text IS NULL OR sender_id = %(sender)s)
 ORDER BY held_at LIMIT %(limit)s
 """
+RECENT = """
+SELECT request, held_at FROM gift_holds WHERE decision IS NULL ORDER BY held_at DESC LIMIT %(limit)s
+"""
+FIND = "SELECT request, held_at, decision, decided_by FROM gift_holds WHERE gift_id = %(gift_id)s"
 CLAIM = "SELECT request, decision, decided_by FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
 DECIDE = """
 UPDATE gift_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
@@ -59,6 +64,20 @@ class GiftHolds:
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(OPEN, {"limit": limit, "sender": sender})).fetchall()
         return [GiftScreened.model_validate_json(_json(r[0])) for r in rows]
+
+    async def recent(self, limit: int = 100) -> list[tuple[GiftScreened, datetime]]:
+        """Undecided holds, newest first, with when each was held (the analysts' queue)."""
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(RECENT, {"limit": limit})).fetchall()
+        return [(GiftScreened.model_validate_json(_json(r[0])), r[1]) for r in rows]
+
+    async def find(self, gift_id: uuid.UUID) -> tuple[GiftScreened, datetime, str | None, str | None] | None:
+        """One hold, decided or not: the request, when it was held, the decision and who made it."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(FIND, {"gift_id": gift_id})).fetchone()
+        if row is None:
+            return None
+        return GiftScreened.model_validate_json(_json(row[0])), row[1], row[2], row[3]
 
     async def decide(
         self, gift_id: uuid.UUID, decision: Literal["approved", "denied"], by: str

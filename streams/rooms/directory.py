@@ -24,6 +24,7 @@ from streams.contracts.gifts import GiftRoomProblem
 from streams.gifts.requests import SENDER_BANNED, UNKNOWN_CREATOR
 from streams.postgres.named_sql import load
 from streams.rooms.model import Room, RoomModes, clean_terms
+from streams.rooms.platform_bans import platform_ban_key
 from streams.store_keys import key_part
 
 SQL = load(Path(__file__).with_name("rooms.sql"))
@@ -106,7 +107,7 @@ class RoomDirectory:
         rooms = await self.many(room for room, _, _ in gifts)
         pipe = self._redis.pipeline(transaction=False)
         for room, sender, _ in gifts:
-            pipe.exists(ban_key(room, sender))
+            pipe.exists(ban_key(room, sender), platform_ban_key(sender))
         banned = await pipe.execute()
         problems: list[GiftRoomProblem | None] = []
         for (room_id, _, creator), is_banned in zip(gifts, banned, strict=True):

@@ -16,6 +16,7 @@ from streams.contracts.chat import RejectReason
 from streams.rooms.directory import ban_key
 from streams.rooms.model import normalise
 from streams.rooms.moderation import PASS, GateRequest, GateResult
+from streams.rooms.platform_bans import platform_ban_key
 from streams.store_keys import key_part
 
 GATE = """
@@ -25,6 +26,7 @@ local function decide(verdict)
   redis.call('SET', KEYS[6], verdict, 'EX', 300)
   return verdict
 end
+if redis.call('EXISTS', KEYS[7]) == 1 then return decide('platform_banned:0') end
 local ban = redis.call('PTTL', KEYS[1])
 if ban == -1 then return decide('banned:0') end
 if ban > 0 then return decide('timed_out:' .. ban) end
@@ -51,6 +53,7 @@ return decide('ok:0')
 
 REASONS = {
     "banned": (RejectReason.BANNED, "you are banned from this room"),
+    "platform_banned": (RejectReason.BANNED, "you are banned from the platform"),
     "timed_out": (RejectReason.TIMED_OUT, "you are timed out in this room"),
     "slow_mode": (RejectReason.SLOW_MODE, "slow mode: wait before your next message"),
     "duplicate": (RejectReason.DUPLICATE, "unique chat: you sent this message recently"),
@@ -77,6 +80,7 @@ class ChatGate:
                 f"chat:slow:{r.room_id}:{r.user_id}",
                 f"chat:uniq:{r.room_id}:{r.user_id}:{digest}",
                 f"chat:decided:{r.message_id}",
+                platform_ban_key(r.user_id),
             ]
             args = [r.room_limit, r.global_limit, r.window_s * 1000, r.slow_mode_s * 1000, r.unique_s * 1000]
             await self._script(keys=keys, args=args, client=pipe)

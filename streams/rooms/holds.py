@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from psycopg.types.json import Jsonb
@@ -16,7 +16,12 @@ from streams.rooms.directory import SQL, RoomError
 
 
 class HoldAlreadyDecided(RoomError):
-    pass
+    """The hold was decided before: who decided what is in the message and the attributes."""
+
+    def __init__(self, message_id: uuid.UUID, decision: str, decided_by: str) -> None:
+        super().__init__(f"message {message_id} was already {decision} by {decided_by}")
+        self.decision = decision
+        self.decided_by = decided_by
 
 
 class UnknownHold(RoomError):
@@ -29,6 +34,13 @@ class HeldMessage:
     score: float
     held_reason: str
     held_at: datetime
+    decision: str | None = None
+    decided_by: str | None = None
+
+
+def _held(row: Any) -> HeldMessage:
+    message = ChatMessageSubmitted.model_validate_json(orjson.dumps(row[0]))
+    return HeldMessage(message, float(row[1]), row[2], row[3], *row[4:6])
 
 
 class ChatHolds:
@@ -54,10 +66,21 @@ class ChatHolds:
             rows = await (
                 await conn.execute(SQL["OPEN_HOLDS"], {"room_id": room_id, "limit": limit})
             ).fetchall()
-        return [
-            HeldMessage(ChatMessageSubmitted.model_validate_json(orjson.dumps(r[0])), float(r[1]), r[2], r[3])
-            for r in rows
-        ]
+        return [_held(r) for r in rows]
+
+    async def recent(self, limit: int = 100) -> list[HeldMessage]:
+        """Undecided holds in every room, newest first (the analysts' queue)."""
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(SQL["OPEN_HOLDS_ALL"], {"limit": limit})).fetchall()
+        return [_held(r) for r in rows]
+
+    async def find(self, message_id: uuid.UUID) -> HeldMessage:
+        """One hold, decided or not; UnknownHold if the message was never held."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(SQL["FIND_HOLD"], {"message_id": message_id})).fetchone()
+        if row is None:
+            raise UnknownHold(f"no message {message_id} is held")
+        return _held(row)
 
     async def decide(
         self, room_id: str, message_id: uuid.UUID, decision: Literal["approved", "denied"], by: str
@@ -70,6 +93,6 @@ class ChatHolds:
             if row is None:
                 raise UnknownHold(f"no message {message_id} is held in room {room_id}")
             if row[1] is not None:
-                raise HoldAlreadyDecided(f"message {message_id} was already {row[1]}")
+                raise HoldAlreadyDecided(message_id, row[1], row[2])
             await conn.execute(SQL["DECIDE_HOLD"], {"message_id": message_id, "decision": decision, "by": by})
         return ChatMessageSubmitted.model_validate_json(orjson.dumps(row[0]))

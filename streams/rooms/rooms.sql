@@ -45,8 +45,15 @@ ON CONFLICT (message_id) DO NOTHING
 SELECT submitted, score, held_reason, held_at FROM chat_holds
 WHERE room_id = %(room_id)s AND decision IS NULL ORDER BY held_at LIMIT %(limit)s
 
+-- name: OPEN_HOLDS_ALL
+SELECT submitted, score, held_reason, held_at FROM chat_holds
+WHERE decision IS NULL ORDER BY held_at DESC LIMIT %(limit)s
+
+-- name: FIND_HOLD
+SELECT submitted, score, held_reason, held_at, decision, decided_by FROM chat_holds WHERE message_id = %(message_id)s
+
 -- name: CLAIM_HOLD
-SELECT submitted, decision FROM chat_holds WHERE message_id = %(message_id)s AND room_id = %(room_id)s FOR UPDATE
+SELECT submitted, decision, decided_by FROM chat_holds WHERE message_id = %(message_id)s AND room_id = %(room_id)s FOR UPDATE
 
 -- name: DECIDE_HOLD
 UPDATE chat_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()

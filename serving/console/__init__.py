@@ -1,0 +1,1 @@
+"""The trust-and-safety console: analysts' routes, their live Socket.IO namespace and the page."""
