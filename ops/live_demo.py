@@ -110,7 +110,31 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
         f"\nOn air until `make down`. Watch it (a viewer token for this machine, valid 1 h):\n  {url}\n"
         "Go live from OBS: README.md, 'Going live from OBS' (your own key from POST /v1/streams)."
     )
+    print(console_line(api_url, settings))
     return ok
+
+
+def console_line(api_url: str, settings: Settings) -> str:
+    """The trust-and-safety console's URL with an analyst token, and what waits there."""
+    analyst = token_for(settings, "analyst-demo", Role.ANALYST)
+    headers = {"Authorization": f"Bearer {analyst}"}
+    try:
+        queue = httpx.get(f"{api_url}/v1/console/queue?limit=500", headers=headers, timeout=10).json()[
+            "items"
+        ]
+        alerts = httpx.get(f"{api_url}/v1/console/alerts?limit=500", headers=headers, timeout=10).json()[
+            "items"
+        ]
+        waiting = (
+            f"{sum(i['kind'] == 'chat' for i in queue)} held messages and "
+            f"{sum(i['kind'] == 'gift' for i in queue)} held gifts waiting, {len(alerts)} alerts in 24 h"
+        )
+    except (httpx.HTTPError, KeyError, ValueError) as err:
+        waiting = f"could not read the queue: {err}"
+    return (
+        f"Trust & Safety console ({waiting}; an analyst token for this machine, valid 1 h):\n"
+        f"  {api_url}/console#token={analyst}"
+    )
 
 
 def _first_variant(master: str) -> str:

@@ -81,6 +81,16 @@ def walkthrough(js: JsClients, api: Api, url_a: str, url_b: str, run: str) -> No
     api("DELETE", f"/v1/rooms/{room}/messages/{rude}", mod, Role.MODERATOR)
     js.wait_for("ann", "chat_deleted", lambda d: d["message_id"] == rude)
     print("rooms      the moderator deleted it: removed for everyone, and from the reconnect history")
+    left = [say("ann", text) for text in ("this stream is trash, idiot", "you are such an idiot")]
+    for message_id in left:
+
+        def held_now(h: dict[str, Any], m: str = message_id) -> bool:
+            return bool(h["message_id"] == m)
+
+        js.wait_for("ann", "chat_held", held_now)
+    print(
+        f"rooms      {len(left)} more messages held by AutoMod, left in the trust-and-safety console's queue"
+    )
     js.close("ann")
     missed = [say("bob", f"while ann was away #{i}") for i in range(3)]
     if js.connect("ann2", url_b, api.token(f"{run}-ann")) is not None:
