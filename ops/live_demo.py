@@ -127,7 +127,8 @@ def console_line(api_url: str, settings: Settings) -> str:
         ]
         waiting = (
             f"{sum(i['kind'] == 'chat' for i in queue)} held messages and "
-            f"{sum(i['kind'] == 'gift' for i in queue)} held gifts waiting, {len(alerts)} alerts in 24 h"
+            f"{sum(i['kind'] == 'gift' for i in queue)} held gifts waiting, "
+            f"{len(alerts)}{'+' if len(alerts) == 500 else ''} alerts in 24 h"
         )
     except (httpx.HTTPError, KeyError, ValueError) as err:
         waiting = f"could not read the queue: {err}"
