@@ -25,7 +25,9 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.api.account_routes import router as account_router
 from serving.api.auth_limits import AuthLimits
+from serving.api.creator_routes import router as creator_router
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
 from serving.api.openapi import install as install_openapi
@@ -34,12 +36,15 @@ from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
 from serving.api.state import AppState
 from serving.api.stream_routes import router as stream_router
+from serving.api.warehouse_reads import WarehouseReads
 from serving.auth.tokens import require_secret
 from serving.console.routes import router as console_router
-from serving.console.warehouse import ConsoleWarehouse
 from serving.exceptions import ApiProblem, TooManyRequests
 from serving.metrics import HTTP_REQUESTS, HTTP_SECONDS, route_of
+from serving.sandbox.routes import router as sandbox_router
 from serving.web.pages import router as web_router
+from streams.accounts.passwords import Passwords
+from streams.accounts.store import PostgresAccounts
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
@@ -68,6 +73,8 @@ log = structlog.get_logger(__name__)
 # How a use-case's refusal answers over HTTP, by reason (422 unless named here); the socket acks
 # the same detail.
 REFUSALS = {
+    "username_taken": (409, "Conflict"),
+    "wrong_credentials": (401, "Unauthorized"),
     "sender_banned": (403, "Forbidden"),
     "fraud_blocked": (403, "Forbidden"),
     "unknown_topup": (404, "Not found"),
@@ -185,7 +192,9 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             ),
             platform_bans=PlatformBans(pool, redis),
             alert_acks=AlertAcks(pool),
-            console=ConsoleWarehouse(settings.clickhouse),
+            warehouse=WarehouseReads(settings.clickhouse),
+            accounts=PostgresAccounts(pool),
+            passwords=Passwords(),
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
@@ -196,7 +205,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             wire.close()
-            app.state.platform.console.close()
+            app.state.platform.warehouse.close()
             await redis.aclose()
             await pool.close()
 
@@ -207,6 +216,9 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     app.include_router(stream_router)
     app.include_router(ops_router)
     app.include_router(console_router)
+    app.include_router(account_router)
+    app.include_router(creator_router)
+    app.include_router(sandbox_router)
     app.include_router(web_router)
     app.add_middleware(RequestContext)
     install_openapi(app)

@@ -13,9 +13,11 @@ from redis.asyncio import Redis
 
 from serving.api.auth_limits import AuthLimits, client_address
 from serving.api.idempotency import IdempotencyStore
+from serving.api.warehouse_reads import WarehouseReads
 from serving.auth.tokens import Principal, verify
-from serving.console.warehouse import ConsoleWarehouse
 from serving.exceptions import Forbidden, Unauthorized
+from streams.accounts.passwords import Passwords
+from streams.accounts.signin import AccountStore
 from streams.broadcast.keys import StreamKeys
 from streams.broadcast.playback import PlaybackSessions
 from streams.bus.producer import EventProducer
@@ -55,7 +57,9 @@ class AppState:
     topups: PostgresTopUps
     platform_bans: PlatformBans
     alert_acks: AlertAcks
-    console: ConsoleWarehouse
+    warehouse: WarehouseReads
+    accounts: AccountStore
+    passwords: Passwords
 
 
 async def get_state(request: Request) -> AppState:

@@ -16,9 +16,10 @@ sessions and QoS beacons for players.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from pydantic import Field, ValidationError
 
 from serving.api.models import Body
@@ -57,6 +58,29 @@ def _urls(state: StateDep, stream_id: str) -> dict[str, str]:
     return {
         "master_url": f"{media.public_origin_url}/live/{stream_id}/master.m3u8",
         "thumbnail_url": f"{media.public_origin_url}/live/{stream_id}/thumbnail.jpg",
+    }
+
+
+@router.get("/v1/streams/live")
+async def live_now(state: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """The streams on air now, the most watched first: title, creator, viewers, a thumbnail and
+    when they started (from the warehouse, about a second behind). Public: the home page."""
+    rows = await state.warehouse.rows("LIVE_STREAMS", {"limit": limit})
+    titles = await state.rooms.titles([r["room_id"] for r in rows])
+    return {
+        "items": [
+            {
+                "stream_id": r["stream_id"],
+                "creator_id": r["creator_id"],
+                "room_id": r["room_id"],
+                "title": titles.get(r["room_id"]) or f"{r['creator_id']} is live",
+                "viewers": int(r["viewers"]),
+                "started_at": r["started_at"].replace(tzinfo=UTC).isoformat(),
+                "watch_url": f"/watch/{r['stream_id']}",
+                **_urls(state, r["stream_id"]),
+            }
+            for r in rows
+        ]
     }
 
 

@@ -60,11 +60,19 @@ def console_role(principal: Principal) -> Role:
     return Role.ADMIN if principal.has(Role.ADMIN) else Role.ANALYST
 
 
+# What the warehouse's DateTime64 holds; anything outside is a mistake, not a query.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise Unprocessable(f"{name}: give a timezone (e.g. 2026-12-07T10:00:00Z)")
+        if value is not None and not EARLIEST <= value < LATEST:
+            raise Unprocessable(f"{name}: must be between {EARLIEST.date()} and {LATEST.date()}")
     end = until or datetime.now(UTC)
     start = since or end - timedelta(hours=24)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Unprocessable("since, until: give a timezone (e.g. 2026-12-07T10:00:00Z)")
     if start >= end:
         raise Unprocessable("since: must be before until")
     return start, end
@@ -187,7 +195,7 @@ async def user_view(user_id: UserPath, state: StateDep, analyst: AnalystDep) -> 
         ("topups", "USER_TOPUPS"),
         ("fraud_alerts", "USER_FRAUD"),
     ):
-        sections[name] = await state.console.rows(query, params)
+        sections[name] = await state.warehouse.rows(query, params)
     bans = await state.platform_bans.history(user_id)
     return {
         "user_id": user_id,
@@ -224,9 +232,9 @@ async def alerts(
         "rule": rule or "",
         "limit": limit,
     }
-    items = [alert_view(r) for r in await state.console.rows("FRAUD_ALERTS", params)]
+    items = [alert_view(r) for r in await state.warehouse.rows("FRAUD_ALERTS", params)]
     if not user_id and rule in (None, "hold_spike"):
-        spikes = await state.console.rows("HOLD_SPIKES", {**params, "min_holds": 3})
+        spikes = await state.warehouse.rows("HOLD_SPIKES", {**params, "min_holds": 3})
         items += [spike_view(r) for r in spikes]
     items.sort(key=lambda a: a["occurred_at"], reverse=True)
     items = items[:limit]
@@ -261,7 +269,7 @@ async def acknowledge(
 async def alert_exists(state: AppState, alert_id: str) -> bool:
     room, minute = spike_id.parse(alert_id)
     if room is not None and minute is not None:
-        spikes = await state.console.rows(
+        spikes = await state.warehouse.rows(
             "HOLD_SPIKES",
             {
                 "since": minute,
@@ -276,7 +284,7 @@ async def alert_exists(state: AppState, alert_id: str) -> bool:
         event_id = uuid.UUID(alert_id)
     except ValueError:
         return False
-    found = await state.console.rows("FRAUD_ALERT", {"event_id": event_id})
+    found = await state.warehouse.rows("FRAUD_ALERT", {"event_id": event_id})
     return bool(found)
 
 
@@ -325,7 +333,7 @@ AuditDep = Annotated[AuditFilter, Depends(audit_filter)]
 
 async def _audit_rows(state: AppState, f: AuditFilter, limit: int) -> list[dict[str, Any]]:
     start, end = window(f.since, f.until)
-    return await state.console.rows(
+    return await state.warehouse.rows(
         "AUDIT",
         {
             "since": start,
@@ -382,8 +390,8 @@ async def charts(
     hour by kind, fraud alerts by rule, and the most-flagged rooms."""
     params = {"since": datetime.now(UTC) - timedelta(hours=hours)}
     return {
-        "holds_per_minute": await state.console.rows("HOLDS_PER_MINUTE", params),
-        "actions_per_hour": await state.console.rows("ACTIONS_PER_HOUR", params),
-        "fraud_alerts_by_rule": await state.console.rows("FRAUD_BY_RULE", params),
-        "flagged_rooms": await state.console.rows("FLAGGED_ROOMS", params),
+        "holds_per_minute": await state.warehouse.rows("HOLDS_PER_MINUTE", params),
+        "actions_per_hour": await state.warehouse.rows("ACTIONS_PER_HOUR", params),
+        "fraud_alerts_by_rule": await state.warehouse.rows("FRAUD_BY_RULE", params),
+        "flagged_rooms": await state.warehouse.rows("FLAGGED_ROOMS", params),
     }

@@ -28,6 +28,7 @@ SCRIPTS = {
     "player.js": HERE / "static" / "player.js",
     "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
     "console.js": HERE / "static" / "console.js",
+    "checkout.js": HERE / "static" / "checkout.js",
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
 

@@ -87,6 +87,14 @@ class RoomDirectory:
                     rooms[room_id] = loaded
         return rooms
 
+    async def titles(self, room_ids: Sequence[str]) -> dict[str, str]:
+        """The titles creators gave their rooms (PostgreSQL: not needed on any hot path)."""
+        if not room_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(SQL["TITLES"], {"room_ids": list(room_ids)})).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     async def require(self, room_id: str) -> Room:
         room = await self.get(room_id)
         if room is None:

@@ -58,3 +58,6 @@ SELECT submitted, decision, decided_by FROM chat_holds WHERE message_id = %(mess
 -- name: DECIDE_HOLD
 UPDATE chat_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
 WHERE message_id = %(message_id)s AND decision IS NULL
+
+-- name: TITLES
+SELECT room_id, title FROM rooms WHERE room_id = ANY(%(room_ids)s::text[])

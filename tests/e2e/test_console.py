@@ -247,6 +247,11 @@ def test_bad_input_is_a_clear_404_409_or_422(console: Console) -> None:
     assert backwards.status_code == 422
     assert backwards.json()["detail"].startswith("since")
     assert console.call("GET", "/v1/console/audit?kind=nuke", analyst).status_code == 422
+    ancient = console.call(
+        "GET", "/v1/console/audit.csv?until=0403-11-19T18:23:21Z", analyst
+    )  # found by schemathesis
+    assert ancient.status_code == 422
+    assert ancient.json()["detail"] == "until: must be between 2000-01-01 and 2200-01-01"
     assert console.call("POST", f"/v1/console/queue/chat/{held}/maybe", analyst).status_code == 422
 
 

@@ -107,10 +107,12 @@ def _follow_one_gift(
     gift_id = answer.json()["gift_id"]
 
     # 1. The API's log line for the request.
-    lines = [json.loads(line) for line in api_log.read_text().splitlines() if line.startswith("{")]
-    (request_line,) = [
-        line for line in lines if line.get("event") == "request" and line.get("path") == "/v1/gifts"
-    ]
+    def request_lines() -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in api_log.read_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("event") == "request" and line.get("path") == "/v1/gifts"]
+
+    # The canonical line is written as the response ends, so it may reach the file just after it.
+    (request_line,) = eventually(request_lines, 10, "the request's log line")
     assert request_line["trace_id"] == trace_id
 
     # 2. The settlement event on Kafka, published by the worker.

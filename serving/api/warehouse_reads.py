@@ -1,4 +1,5 @@
-"""The console's reads from ClickHouse: named queries in ``console.sql``, bound by the server.
+"""The edge's reads from ClickHouse: named queries in ``serving/console/console.sql`` (the
+trust-and-safety console) and ``serving/api/apps.sql`` (the apps), bound by the server.
 
 The client is made on first use, so the API starts (and answers everything else) while
 ClickHouse is down; the queries run on a worker thread (clickhouse-connect is synchronous, and
@@ -13,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from streams.postgres.named_sql import load
 from streams.settings import ClickHouseSettings
 from warehouse.client import connect
 
-SQL = load(Path(__file__).with_name("console.sql"))
+SERVING = Path(__file__).parent.parent
+SQL = {**load(SERVING / "console" / "console.sql"), **load(SERVING / "api" / "apps.sql")}
 
 
-class ConsoleWarehouse:
+class WarehouseReads:
     def __init__(self, settings: ClickHouseSettings) -> None:
         self._settings = settings
         self._client: Client | None = None
@@ -40,7 +43,10 @@ class ConsoleWarehouse:
         """The named query's rows as dicts (column name -> value)."""
 
         def run() -> list[dict[str, Any]]:
-            result = self._connect().query(SQL[name], parameters=parameters)
+            try:
+                result = self._connect().query(SQL[name], parameters=parameters)
+            except OperationalError as err:  # down or unreachable: a 503 with Retry-After
+                raise ConnectionError(f"the warehouse (ClickHouse) did not answer: {err}") from err
             return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
         return await asyncio.to_thread(run)

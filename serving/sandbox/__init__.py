@@ -1,0 +1,1 @@
+"""A sandbox payment provider (like a provider's test mode), for development machines only."""

@@ -1,0 +1,1 @@
+"""Accounts: local sign-up and sign-in with a username and a password (Argon2id)."""
