@@ -1,22 +1,14 @@
 // Plays a viewer page in Debian's Chromium (driven by playwright-core; never a downloaded
 // browser) for a while and prints what the player measured, as JSON on stdout.
 //   node player_probe.mjs <url> <seconds>
-import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const require = createRequire(`${process.env.NODE_MODULES}/`);
-const { chromium } = require("playwright-core");
+import { launchPersistent } from "./chromium.mjs";
 
 const [url, seconds = "20"] = process.argv.slice(2);
 const profile = mkdtempSync(join(tmpdir(), "chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
+const context = await launchPersistent(profile);
 const console_ = [];
 try {
   const page = context.pages()[0] || (await context.newPage());

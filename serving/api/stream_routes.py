@@ -16,9 +16,11 @@ sessions and QoS beacons for players.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Header, Query
 from pydantic import Field, ValidationError
 
@@ -61,11 +63,45 @@ def _urls(state: StateDep, stream_id: str) -> dict[str, str]:
     }
 
 
+class OnAir:
+    """Which streams the origin serves now (their master playlist answers 200), each answer
+    kept a few seconds so a busy home page costs the origin one request per stream per period."""
+
+    def __init__(self, keep_s: float = 5.0) -> None:
+        self._keep_s = keep_s
+        self._seen: dict[str, tuple[float, bool]] = {}
+
+    async def check(self, origin: str, stream_ids: list[str]) -> set[str]:
+        now = time.monotonic()
+        self._seen = {s: seen for s, seen in self._seen.items() if now - seen[0] < 60}
+        stale = [s for s in stream_ids if now - self._seen.get(s, (-1e9, False))[0] > self._keep_s]
+        if stale:
+            async with httpx.AsyncClient(timeout=1.0) as client:
+
+                async def ask(stream_id: str) -> bool:
+                    try:
+                        answer = await client.get(f"{origin}/live/{stream_id}/master.m3u8")
+                    except httpx.HTTPError:
+                        return False
+                    return answer.status_code == 200
+
+                for stream_id, live in zip(stale, await asyncio.gather(*map(ask, stale)), strict=True):
+                    self._seen[stream_id] = (now, live)
+        return {s for s in stream_ids if self._seen[s][1]}
+
+
+ON_AIR = OnAir()
+
+
 @router.get("/v1/streams/live")
 async def live_now(state: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     """The streams on air now, the most watched first: title, creator, viewers, a thumbnail and
     when they started (from the warehouse, about a second behind). Public: the home page."""
     rows = await state.warehouse.rows("LIVE_STREAMS", {"limit": limit})
+    # A media process that died without saying so leaves a start with no end: the origin, which
+    # serves the stream, has the last word on what is on air.
+    on_air = await ON_AIR.check(state.settings.media.public_origin_url, [r["stream_id"] for r in rows])
+    rows = [r for r in rows if r["stream_id"] in on_air]
     titles = await state.rooms.titles([r["room_id"] for r in rows])
     return {
         "items": [

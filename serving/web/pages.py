@@ -29,6 +29,8 @@ SCRIPTS = {
     "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
     "console.js": HERE / "static" / "console.js",
     "checkout.js": HERE / "static" / "checkout.js",
+    "session.js": HERE / "static" / "session.js",
+    "home.js": HERE / "static" / "home.js",
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -40,6 +42,15 @@ async def watch(stream_id: str, state: StateDep) -> HTMLResponse:
     origin = html.escape(state.settings.media.public_origin_url, quote=True)
     page = (HERE / "static" / "watch.html").read_text().replace("{{origin}}", origin)
     return HTMLResponse(page, headers=page_headers(state.settings.media.public_origin_url))
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(state: StateDep) -> HTMLResponse:
+    """The apps' home: sign in or up, top up, and the streams live now (thumbnails from the origin)."""
+    return HTMLResponse(
+        (HERE / "static" / "home.html").read_text(),
+        headers=page_headers(state.settings.media.public_origin_url),
+    )
 
 
 @router.get("/console", response_class=HTMLResponse)

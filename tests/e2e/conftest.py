@@ -90,3 +90,50 @@ def run_js_client(
     assert result.returncode == 0, result.stderr + explain()
     out: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return out
+
+
+class ProbeSteps:
+    """A Chromium probe (playwright-core) driven step by step: it prints one JSON line per step
+    and waits for a line on stdin where the test must act first."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+
+    @classmethod
+    def start(cls, script: str, shots: Path, **env: str) -> ProbeSteps:
+        """Run this folder's ``script`` with ``env``; its screenshots go to ``shots``."""
+        shots.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen(
+            [shutil.which("node") or "node", str(Path(__file__).with_name(script))],
+            env={**os.environ, "NODE_MODULES": str(NODE_MODULES), "SHOTS": str(shots), **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return cls(proc)
+
+    def finish(self) -> None:
+        """Close its input and expect a clean exit."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        assert self.proc.wait(30) == 0, self.proc.stderr.read() if self.proc.stderr else ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise AssertionError(f"the probe ended: {err[-3000:]}")
+        out: dict[str, Any] = json.loads(line)
+        assert "error" not in out, out
+        return out
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()

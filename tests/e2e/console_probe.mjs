@@ -2,27 +2,17 @@
 // one JSON line per step; waits for a line on stdin where the test must act first.
 //   CONSOLE_A, CONSOLE_B: the console URLs with each analyst's token; MARKER: the held message's
 //   text; GIFT_ID: the held gift; SHOTS: the folder for screenshots.
-import { createRequire } from "node:module";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { launch, probe } from "../../ops/node/chromium.mjs";
 
-const require = createRequire(`${process.env.NODE_MODULES}/`);
-const { chromium } = require("playwright-core");
 const { CONSOLE_A, CONSOLE_B, MARKER, GIFT_ID, SHOTS } = process.env;
 const input = createInterface({ input: process.stdin });
 const lines = input[Symbol.asyncIterator]();
 const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
-const profile = mkdtempSync(join(tmpdir(), "chromium-"));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const logs = [];
-try {
+await probe(async () => {
   const open = async (url) => {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true })).newPage();
     page.on("console", (m) => logs.push(m.type() + ": " + m.text()));
@@ -85,11 +75,7 @@ try {
   await a.waitForTimeout(500);
   await a.screenshot({ path: join(SHOTS, "console-alerts.png") });
   say({ csv, errors: logs.filter((l) => l.startsWith("pageerror") || l.startsWith("error")) });
-} catch (err) {
-  say({ error: String(err), logs: logs.slice(-20) });
-  process.exitCode = 1;
-} finally {
+}, logs, async () => {
   input.close();
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -4,10 +4,6 @@ Debian's Chromium (playwright-core)."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from ops.js_clients import NODE_MODULES, JsClients
+from ops.js_clients import JsClients
 from pipelines.warehouse.sink import WarehouseWriter, sink_topics
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
@@ -30,7 +26,7 @@ from streams.contracts.chat import ChatMessageSubmitted
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftScreened
 from streams.settings import REPO_ROOT, Settings
-from tests.e2e.conftest import launch_gateway
+from tests.e2e.conftest import ProbeSteps, launch_gateway
 from tests.integration.conftest import Worker, eventually, fund, spawn, stop_process
 from warehouse.client import connect
 
@@ -267,7 +263,7 @@ def test_analysts_work_the_queue_live_in_chromium(console: Console, tmp_path: Pa
     start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
     sink = spawn(["-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.2"], tmp_path / "sink.log")
     clients = JsClients()
-    probe: subprocess.Popen[str] | None = None
+    step: ProbeSteps | None = None
     try:
         room = f"room-held-{uuid.uuid4().hex[:6]}"
         creator = console.token(console.creator, Role.CREATOR)
@@ -279,27 +275,17 @@ def test_analysts_work_the_queue_live_in_chromium(console: Console, tmp_path: Pa
             assert clients.connect(name, console.url, console.token(name)) is None
             assert clients.emit(name, "join", {"room_id": room})["ok"] is True
 
-        SHOTS.mkdir(parents=True, exist_ok=True)
         marker = f"you are such an idiot {uuid.uuid4().hex[:6]}"
         gift_id = str(uuid.uuid4())
-        probe = subprocess.Popen(
-            [shutil.which("node") or "node", str(Path(__file__).with_name("console_probe.mjs"))],
-            env={
-                **os.environ,
-                "NODE_MODULES": str(NODE_MODULES),
-                "CONSOLE_A": f"{console.url}/console#token={console.token('analyst-a', Role.ANALYST)}",
-                "CONSOLE_B": f"{console.url}/console#token={console.token('analyst-b', Role.ANALYST)}",
-                "ANALYST_A": "analyst-a",
-                "MARKER": marker,
-                "GIFT_ID": gift_id,
-                "SHOTS": str(SHOTS),
-            },
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        step = ProbeSteps.start(
+            "console_probe.mjs",
+            SHOTS,
+            CONSOLE_A=f"{console.url}/console#token={console.token('analyst-a', Role.ANALYST)}",
+            CONSOLE_B=f"{console.url}/console#token={console.token('analyst-b', Role.ANALYST)}",
+            ANALYST_A="analyst-a",
+            MARKER=marker,
+            GIFT_ID=gift_id,
         )
-        step = ProbeSteps(probe, tmp_path)
         assert step.read()["ready"]
 
         ack = clients.emit("vic", "chat", {"room_id": room, "text": marker})
@@ -321,7 +307,7 @@ def test_analysts_work_the_queue_live_in_chromium(console: Console, tmp_path: Pa
         )
 
         console.hold_gift(coins=70, gift_id=gift_id)  # fraud review held it: the probe waits for it
-        step.send()
+        step.go()
         gift = step.read()["gift"]
         assert gift["a"] == "approved by you"
         assert gift["b"].get("decided") == "approved by analyst-a" or (
@@ -348,47 +334,22 @@ def test_analysts_work_the_queue_live_in_chromium(console: Console, tmp_path: Pa
             "the analyst's actions in the warehouse",
         )
         client.close()
-        step.send()
+        step.go()
         done = step.read()
         rows = done["csv"].splitlines()
         assert rows[0].startswith("occurred_at,kind,room_id,actor_id")
         kinds = {line.split(",")[1] for line in rows[1:]}
         assert {"approve_held", "approve_gift"} <= kinds, rows
         assert done["errors"] == []
-        assert probe.stdin is not None
-        probe.stdin.close()
-        assert probe.wait(30) == 0, probe.stderr.read() if probe.stderr else ""
+        step.finish()
         for shot in ("console-queue.png", "console-audit.png", "console-charts.png", "console-alerts.png"):
             assert (SHOTS / shot).stat().st_size > 10_000, shot
     finally:
-        if probe is not None and probe.poll() is None:
-            probe.kill()
+        if step is not None:
+            step.kill()
         clients.shutdown()
         stop_process(sink)
         worker.stop()
-
-
-class ProbeSteps:
-    """The Chromium probe's JSON lines, one step at a time, with its stderr if it fails."""
-
-    def __init__(self, proc: subprocess.Popen[str], tmp: Path) -> None:
-        self.proc = proc
-        self.tmp = tmp
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise AssertionError(f"the console probe ended: {err[-3000:]}")
-        out: dict[str, Any] = json.loads(line)
-        assert "error" not in out, out
-        return out
-
-    def send(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
 
 
 def test_a_platform_ban_refuses_chat_and_gifts_in_every_room(console: Console, tmp_path: Path) -> None:

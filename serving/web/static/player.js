@@ -5,7 +5,9 @@
   const streamId = decodeURIComponent(location.pathname.split("/").pop());
   const params = new URLSearchParams(location.search);
   const lowLatency = params.get("mode") !== "hls";
-  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  // The fragment's token (links from the demo), else this tab's signed-in session.
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") || sessionStorage.getItem("token") || "";
+  if (token) sessionStorage.setItem("token", token);
   const auth = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
   const video = document.getElementById("video");
   const t0 = performance.now();
@@ -135,39 +137,92 @@
   }
 
   // --- the room -----------------------------------------------------------------------------
-  function say(text, cls) {
+  const lines = new Map(); // message id -> its line, so a deletion removes it
+  function say(text, cls, id) {
     const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls;
+    if (id) { p.dataset.id = id; lines.set(id, p); }
     const box = document.getElementById("chat"); box.appendChild(p); box.scrollTop = box.scrollHeight;
+    return p;
+  }
+  const REACTIONS = { heart: "❤️", laugh: "😂", wow: "😮", clap: "👏", fire: "🔥" };
+  function float(emoji) {
+    const el = document.createElement("span"); el.className = "float"; el.textContent = emoji;
+    el.style.right = 16 + Math.random() * 60 + "px";
+    document.querySelector("main").appendChild(el); setTimeout(() => el.remove(), 2100);
+  }
+  function showBalance(available) {
+    stats.balance = available;
+    document.getElementById("balance").textContent = Number(available).toLocaleString();
+  }
+  async function wallet() {
+    try { showBalance((await api("GET", "/v1/wallet/balance")).available); } catch (err) { stats.errors.push(String(err)); }
+    document.getElementById("topup").addEventListener("click", async () => {
+      try {
+        const made = await fetch("/v1/wallet/topups", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
+          body: JSON.stringify({ amount_cents: 500, payment_instrument_id: "sandbox-card" }) });
+        const body = await made.json();
+        if (!made.ok) { say("top-up refused: " + body.detail, "refused"); return; }
+        location.href = `/sandbox/checkout/${body.topup_id}?amount_cents=500&return=${encodeURIComponent(location.pathname)}`;
+      } catch (err) { say("top-up failed: " + err, "refused"); }
+    });
   }
   function room(info) {
     document.getElementById("room").textContent = info.room_id;
     if (!window.io) return;
     const socket = io({ auth: { token }, transports: ["websocket"] });
     window.roomSocket = socket;
-    socket.on("connect", () => socket.emit("join", { room_id: info.room_id }, (ack) => {
+    let lastMessageId = null;
+    // Every (re)connect joins again with the last message seen: the gateway sends what was missed.
+    socket.on("connect", () => socket.emit("join", lastMessageId ? { room_id: info.room_id, last_message_id: lastMessageId } : { room_id: info.room_id }, (ack) => {
       stats.room_joined = Boolean(ack && ack.ok);
-      say(ack && ack.ok ? "joined " + info.room_id : "could not join: " + (ack && ack.reason), "sys");
+      stats.joins = (stats.joins || 0) + 1;
+      if (ack && ack.ok && lastMessageId) stats.recovered = ack.recovered;
+      say(ack && ack.ok ? (lastMessageId ? "reconnected" : "joined " + info.room_id) : "could not join: " + (ack && ack.reason), "sys");
     }));
     socket.on("connect_error", (err) => say("chat unavailable: " + err.message, "sys"));
-    socket.on("chat", (m) => { stats.chat_received = (stats.chat_received || 0) + 1; say((m.user_id || "?") + ": " + m.text); });
-    socket.on("reactions", (b) => say(Object.entries(b.counts || {}).map(([k, v]) => k + "×" + v).join(" "), "sys"));
+    socket.on("chat", (m) => {
+      lastMessageId = m.message_id;
+      if (lines.has(m.message_id)) return; // recovered and live: shown once
+      stats.chat_received = (stats.chat_received || 0) + 1;
+      say((m.user_id || "?") + ": " + m.text, "", m.message_id);
+    });
+    socket.on("chat_deleted", (d) => { const line = lines.get(d.message_id); if (line) { line.remove(); lines.delete(d.message_id); stats.deleted = (stats.deleted || 0) + 1; } });
+    socket.on("chat_held", (h) => say("your message is held for a moderator: " + h.reason, "held"));
+    socket.on("chat_rejected", (r) => say("not sent: " + r.detail, "refused"));
+    socket.on("moderation", (a) => {
+      if (a.target_user_id && a.target_user_id === stats.me && (a.kind === "ban" || a.kind === "timeout")) say(a.kind === "ban" ? "you were banned from this room" : "you are timed out for " + a.duration_s + " s", "refused");
+    });
+    socket.on("reactions", (b) => { for (const [kind, n] of Object.entries(b.counts || {})) for (let i = 0; i < Math.min(n, 5); i++) setTimeout(() => float(REACTIONS[kind] || "✨"), i * 120); });
     socket.on("occupancy", (o) => { document.getElementById("viewers").textContent = o.count ?? o.viewers ?? "–"; });
-    socket.on("gift", (g) => say("🎁 " + (g.sender_id || "someone") + " sent " + (g.quantity || 1) + "× " + g.gift_sku, "sys"));
+    socket.on("gift", (g) => { stats.gifts_seen = (stats.gifts_seen || 0) + 1; say("🎁 " + (g.sender_id || "someone") + " sent " + (g.quantity || 1) + "× " + g.gift_sku + " (" + g.total_coins + " coins)", "gift"); });
+    socket.on("balance", (b) => showBalance(b.available));
+    socket.on("gift_rejected", (r) => say("gift refused: " + r.detail, "refused"));
     document.getElementById("say").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const input = document.getElementById("text");
-      socket.emit("chat", { room_id: info.room_id, text: input.value }, (ack) => { if (!ack.ok) say("not sent: " + ack.reason, "sys"); });
+      socket.emit("chat", { room_id: info.room_id, text: input.value }, (ack) => { if (!ack.ok) say("not sent: " + ack.reason, "refused"); });
       input.value = "";
     });
-    document.querySelectorAll("[data-reaction]").forEach((b) => b.addEventListener("click", () =>
-      socket.emit("react", { room_id: info.room_id, reaction: b.dataset.reaction }, () => {})));
-    document.getElementById("gift").addEventListener("click", async () => {
-      try {
-        const r = await fetch("/v1/gifts", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
-          body: JSON.stringify({ creator_id: info.creator_id, room_id: info.room_id, gift_sku: "rose", quantity: 1 }) });
-        if (!r.ok) say("gift refused: " + (await r.json()).detail, "sys");
-      } catch (err) { say("gift failed: " + err, "sys"); }
-    });
+    document.querySelectorAll("[data-reaction]").forEach((b) => b.addEventListener("click", () => {
+      float(b.textContent);
+      socket.emit("react", { room_id: info.room_id, reaction: b.dataset.reaction }, () => {});
+    }));
+    catalog(info);
+  }
+  async function catalog(info) {
+    const { items } = await api("GET", "/v1/gifts/catalog");
+    const box = document.getElementById("gifts");
+    for (const item of items) {
+      const b = document.createElement("button"); b.dataset.sku = item.sku; b.textContent = `🎁 ${item.sku} · ${item.coins}`;
+      b.addEventListener("click", async () => {
+        try {
+          const r = await fetch("/v1/gifts", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
+            body: JSON.stringify({ creator_id: info.creator_id, room_id: info.room_id, gift_sku: item.sku, quantity: 1 }) });
+          if (!r.ok) say("gift refused: " + (await r.json()).detail, "refused");
+        } catch (err) { say("gift failed: " + err, "refused"); }
+      });
+      box.appendChild(b);
+    }
   }
 
   (async () => {
@@ -186,7 +241,9 @@
       queue.forEach((b) => { b.sid = sid; });
       mark("session");
       flush();
+      try { stats.me = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).sub; } catch (_) { /* no token */ }
       room(info);
+      wallet();
     } catch (err) {
       stats.errors.push(String(err));
       document.getElementById("stats").textContent = "cannot play: " + err;

@@ -1,0 +1,62 @@
+// The home page: sign in or up, top up, and the streams live now (refreshed every 5 s).
+"use strict";
+const $ = (id) => document.getElementById(id);
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+window.homeState = { streams: [], balance: null };
+
+function render() {
+  const signedIn = session.signedIn();
+  const claims = session.claims();
+  $("account").hidden = signedIn;
+  for (const id of ["topup", "signout"]) $(id).hidden = !signedIn;
+  $("studio").hidden = !(signedIn && claims.roles.includes("creator"));
+  $("me").textContent = signedIn ? claims.sub : "";
+  if (signedIn) refreshBalance();
+}
+
+async function refreshBalance() {
+  try {
+    const b = await session.api("GET", "/v1/wallet/balance");
+    window.homeState.balance = b.available;
+    $("balance").textContent = `${b.available.toLocaleString()} coins`;
+  } catch (e) { $("balance").textContent = ""; }
+}
+
+async function refreshStreams() {
+  try {
+    const { items } = await session.api("GET", "/v1/streams/live");
+    window.homeState.streams = items;
+    $("empty").hidden = items.length > 0;
+    $("streams").innerHTML = items.map((s) => `<a class="stream" href="${esc(s.watch_url)}" data-stream="${esc(s.stream_id)}">
+      <img src="${esc(s.thumbnail_url)}" alt="" loading="lazy">
+      <div><span class="live">LIVE</span> · ${s.viewers} watching<br><strong>${esc(s.title)}</strong><br>
+      <span class="muted">${esc(s.creator_id)} · since ${new Date(s.started_at).toLocaleTimeString()}</span></div></a>`).join("");
+  } catch (e) { $("empty").hidden = false; $("empty").textContent = `cannot list streams: ${e.message}`; }
+}
+
+async function account(form, path, body) {
+  $("account-error").textContent = "";
+  try {
+    const made = await session.api("POST", path, body);
+    session.save(made.token);
+    form.reset();
+    render();
+  } catch (e) { $("account-error").textContent = e.message; }
+}
+$("signin").addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(e.target);
+  account(e.target, "/v1/auth/signin", { username: f.get("username"), password: f.get("password") }); });
+$("signup").addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(e.target);
+  account(e.target, "/v1/auth/signup", { username: f.get("username"), password: f.get("password"), role: f.get("role") }); });
+$("signout").addEventListener("click", () => { session.signOut(); render(); });
+$("topup").addEventListener("click", () => { $("topup-form").hidden = !$("topup-form").hidden; });
+$("buy").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try { await session.topUp(Number(new FormData(e.target).get("amount_cents")), "/"); }
+  catch (err) { $("topup-error").textContent = err.message; }
+});
+// A thumbnail not there yet (the first seconds on air) is hidden, not shown broken.
+document.addEventListener("error", (e) => { if (e.target.tagName === "IMG") e.target.style.visibility = "hidden"; }, true);
+
+render();
+refreshStreams();
+setInterval(refreshStreams, 5000);

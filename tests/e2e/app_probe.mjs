@@ -1,0 +1,62 @@
+// A new viewer in Debian's Chromium (playwright-core): signs up on the home page, finds the live
+// stream, tops up through the sandbox provider, opens the stream and sends a gift from the
+// catalog. Prints one JSON line per step; waits for a line on stdin where the test acts first.
+//   APP: the home page URL; STREAM_ID; USERNAME; MARKER: a message the test sends and deletes;
+//   SHOTS: the folder for screenshots.
+import { createInterface } from "node:readline";
+import { launch, probe } from "../../ops/node/chromium.mjs";
+import { join } from "node:path";
+
+const { APP, STREAM_ID, USERNAME, MARKER, SHOTS } = process.env;
+const input = createInterface({ input: process.stdin });
+const lines = input[Symbol.asyncIterator]();
+const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+const browser = await launch();
+const logs = [];
+await probe(async () => {
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+  page.on("pageerror", (e) => logs.push("pageerror: " + e.message));
+  const wait = (fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
+
+  // Sign-up errors are shown on the page, then a good sign-up signs in.
+  await page.goto(APP);
+  await page.fill('#signup input[name="username"]', USERNAME);
+  await page.fill('#signup input[name="password"]', "short");
+  await page.click("#signup button");
+  const weak = await (await wait(() => document.getElementById("account-error").textContent)).jsonValue();
+  await page.fill('#signup input[name="password"]', "correct horse battery");
+  await page.click("#signup button");
+  await wait(() => document.getElementById("me").textContent !== "");
+  const listed = await (await wait((id) => window.homeState.streams.find((s) => s.stream_id === id), STREAM_ID)).jsonValue();
+  await page.screenshot({ path: join(SHOTS, "app-home.png") });
+
+  // Top up $5 through the sandbox provider; back home, the balance shows the coins.
+  await page.click("#topup");
+  await page.click("#buy button");
+  await page.waitForURL(/\/sandbox\/checkout\//, { timeout: 15000 });
+  await page.screenshot({ path: join(SHOTS, "app-checkout.png") });
+  await page.click("#pay");
+  await page.waitForURL((url) => url.pathname === "/", { timeout: 15000 });
+  const balance = await (await wait(() => window.homeState.balance > 0 && window.homeState.balance)).jsonValue();
+  say({ weak, listed, balance });
+
+  // The stream: playing, joined, a gift from the catalog lands in chat and the balance drops.
+  await page.click(`a[data-stream="${STREAM_ID}"]`);
+  await wait(() => window.playerStats && window.playerStats.room_joined && window.playerStats.balance !== undefined);
+  await page.click('#gifts button[data-sku="heart"]');
+  await wait(() => window.playerStats.gifts_seen >= 1);
+  const after = await (await wait((before) => window.playerStats.balance < before && window.playerStats.balance, balance)).jsonValue();
+  const giftLine = await page.evaluate(() => [...document.querySelectorAll("#chat .gift")].map((p) => p.textContent));
+  await page.screenshot({ path: join(SHOTS, "app-watch.png") });
+  say({ after, giftLine, playing: await page.evaluate(() => window.playerStats.playing) });
+
+  // Someone's message appears; a moderator deletes it; it goes from the page.
+  await wait((m) => [...document.querySelectorAll("#chat p")].some((p) => p.textContent.endsWith(m)), MARKER);
+  say({ seen: true });
+  await lines.next();
+  await wait((m) => ![...document.querySelectorAll("#chat p")].some((p) => p.textContent.endsWith(m)), MARKER, 15000);
+  say({ deleted: true, errors: logs });
+}, logs, async () => {
+  input.close();
+  await browser.close();
+});

@@ -1,0 +1,94 @@
+"""The viewer's app end to end in Debian's Chromium: a real broadcast through the media tier, a
+gateway node, the Faust worker and the warehouse sink, the sandbox payment provider, all real."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ops.broadcast import MediaStack, media_stack, token_for
+from ops.js_clients import JsClients
+from pipelines.warehouse.sink import sink_topics
+from streams.bus.admin import start_group_at_end
+from streams.contracts.base import Role
+from streams.settings import REPO_ROOT, Settings
+from tests.e2e.conftest import ProbeSteps
+from tests.integration.conftest import Worker, eventually, spawn, stop_process
+
+SHOTS = REPO_ROOT / "build" / "screenshots"
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[MediaStack]:
+    with media_stack(tmp_path) as rig:
+        yield rig
+
+
+def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
+    rig: MediaStack, settings: Settings, tmp_path: Path
+) -> None:
+    worker = Worker(f"apps-{uuid.uuid4().hex[:8]}", tmp_path / "worker.log", settings.kafka.bootstrap_servers)
+    group = f"sink-apps-{uuid.uuid4().hex[:8]}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    sink = spawn(["-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.2"], tmp_path / "sink.log")
+    clients = JsClients()
+    steps: ProbeSteps | None = None
+    try:
+        with rig.on_air(settings, seconds=120) as (stream, _publisher):
+            eventually(lambda: httpx.get(stream["master_url"]).status_code == 200, 30, "on air")
+            viewer, marker = f"new-{uuid.uuid4().hex[:6]}", f"delete me {uuid.uuid4().hex[:6]}"
+            steps = ProbeSteps.start(
+                "app_probe.mjs",
+                SHOTS,
+                APP=f"{rig.api_url}/",
+                STREAM_ID=stream["stream_id"],
+                USERNAME=viewer,
+                MARKER=marker,
+            )
+            home = steps.read()
+            assert home["weak"] == "the password needs at least 10 characters"
+            assert home["listed"]["creator_id"] == stream["creator_id"]
+            assert home["balance"] == 500 * settings.money.coins_per_usd // 100  # $5 through the sandbox
+
+            watch = steps.read()
+            assert watch["after"] == home["balance"] - 25  # a heart, priced by the server
+            assert any(f"{viewer} sent 1\u00d7 heart" in line for line in watch["giftLine"]), watch[
+                "giftLine"
+            ]
+
+            room = stream["room_id"]
+            assert clients.connect("pat", rig.api_url, token_for(settings, "pat")) is None
+            assert clients.emit("pat", "join", {"room_id": room})["ok"] is True
+            sent = clients.emit("pat", "chat", {"room_id": room, "text": marker})
+            assert steps.read()["seen"]
+            moderator = {"Authorization": f"Bearer {token_for(settings, stream['creator_id'], Role.CREATOR)}"}
+            deleted = httpx.delete(
+                f"{rig.api_url}/v1/rooms/{room}/messages/{sent['message_id']}", headers=moderator, timeout=10
+            )
+            assert deleted.status_code == 200, deleted.text
+            steps.go()
+            done = steps.read()
+            assert done["deleted"]
+            assert done["errors"] == []
+            steps.finish()
+        # The broadcast is over: the home page stops listing it.
+        eventually(
+            lambda: (
+                stream["stream_id"]
+                not in {s["stream_id"] for s in httpx.get(f"{rig.api_url}/v1/streams/live").json()["items"]}
+            ),
+            60,
+            "the ended stream gone from the home page",
+        )
+        for shot in ("app-home.png", "app-checkout.png", "app-watch.png"):
+            assert (SHOTS / shot).stat().st_size > 5_000, shot
+    finally:
+        if steps is not None:
+            steps.kill()
+        clients.shutdown()
+        stop_process(sink)
+        worker.stop()
