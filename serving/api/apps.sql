@@ -25,3 +25,23 @@ LEFT JOIN
 ) AS o ON o.room_id = s.room_id
 ORDER BY viewers DESC, started_at DESC
 LIMIT {limit:UInt32}
+
+-- name: CREATOR_EARNINGS_DAYS
+-- One creator's earnings per day (one row per posted transfer underneath, so exact).
+SELECT day, sum(credited) AS earned, sum(debited) AS paid_out, earned - paid_out AS net, sum(postings) AS transfers
+FROM creator_earnings_daily FINAL
+WHERE creator_id = {creator_id:String} AND day >= today() - {days:UInt32} AND asset = 'COINS'
+GROUP BY day
+ORDER BY day DESC
+
+-- name: STREAM_LIVE_STATS
+-- The last {minutes} minutes of one stream: its viewers' QoE and its room's engagement.
+SELECT
+    (SELECT sum(play_requests) FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS play_requests,
+    (SELECT quantilesExactMerge(0.5, 0.9, 0.99)(startup_ms)[1] FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS startup_p50_ms,
+    (SELECT round(sum(stall_ms) / greatest(sum(play_ms) + sum(stall_ms), 1), 4) FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS rebuffer_ratio,
+    (SELECT quantilesExactMerge(0.5, 0.99)(latency_ms)[1] FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS latency_p50_ms,
+    (SELECT sum(messages) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS messages,
+    (SELECT sum(gifts) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS gifts,
+    (SELECT sum(gift_coins) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS gift_coins,
+    (SELECT max(peak_viewers) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS peak_viewers

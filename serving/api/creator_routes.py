@@ -8,13 +8,13 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from serving.api.params import UserPath
 from serving.api.state import PrincipalDep, StateDep, require_self_or
 from serving.exceptions import NotFound
-from streams.contracts.base import Role
+from streams.contracts.base import NAME_PATTERN, Role
 from streams.gifts.catalog import DEFAULT_CATALOG
 
 router = APIRouter(prefix="/v1", tags=["creators"])
@@ -86,3 +86,33 @@ async def statement_file(
     return FileResponse(
         path, media_type=MEDIA_TYPES[fmt], filename=f"statement-{creator_id}-{day.isoformat()}.{fmt}"
     )
+
+
+@router.get("/creators/{creator_id}/studio")
+async def studio(
+    creator_id: UserPath,
+    state: StateDep,
+    principal: PrincipalDep,
+    stream_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NAME_PATTERN)] = None,
+    minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 5,
+) -> dict[str, Any]:
+    """The creator studio's figures: their streams (one per room), earnings per day for 30 days
+    from the warehouse and, with
+    ``stream_id`` (one of theirs), the last ``minutes`` of that stream: startup, rebuffering and
+    latency of its viewers, chat messages, gifts and coins, peak viewers."""
+    require_self_or(principal, creator_id, Role.FINANCE, Role.ADMIN)
+    days = await state.warehouse.rows("CREATOR_EARNINGS_DAYS", {"creator_id": creator_id, "days": 30})
+    streams = [
+        {"stream_id": s.stream_id, "room_id": s.room_id, "watch_url": f"/watch/{s.stream_id}"}
+        for s in await state.stream_keys.streams_of(creator_id)
+    ]
+    result: dict[str, Any] = {"creator_id": creator_id, "streams": streams, "earnings": days}
+    if stream_id is not None:
+        stream = await state.stream_keys.stream(stream_id)
+        if stream is None or stream.creator_id != creator_id:
+            raise NotFound(f"{creator_id} has no stream {stream_id}")
+        (live,) = await state.warehouse.rows(
+            "STREAM_LIVE_STATS", {"stream_id": stream_id, "room_id": stream.room_id, "minutes": minutes}
+        )
+        result["live"] = {"stream_id": stream_id, "room_id": stream.room_id, "minutes": minutes, **live}
+    return result

@@ -31,6 +31,7 @@ SCRIPTS = {
     "checkout.js": HERE / "static" / "checkout.js",
     "session.js": HERE / "static" / "session.js",
     "home.js": HERE / "static" / "home.js",
+    "studio.js": HERE / "static" / "studio.js",
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -51,6 +52,12 @@ async def home(state: StateDep) -> HTMLResponse:
         (HERE / "static" / "home.html").read_text(),
         headers=page_headers(state.settings.media.public_origin_url),
     )
+
+
+@router.get("/studio", response_class=HTMLResponse)
+async def studio() -> HTMLResponse:
+    """The creator studio: room, stream key and OBS settings, the room live, earnings, statements."""
+    return HTMLResponse((HERE / "static" / "studio.html").read_text(), headers=page_headers(None))
 
 
 @router.get("/console", response_class=HTMLResponse)

@@ -69,6 +69,13 @@ class StreamKeys:
             row = await (await conn.execute(SQL["STREAM"], {"stream_id": stream_id})).fetchone()
         return Stream(*row) if row else None
 
+    async def streams_of(self, creator_id: str) -> list[Stream]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(SQL["STREAMS_OF_CREATOR"], {"creator_id": creator_id})
+            ).fetchall()
+        return [Stream(*row) for row in rows]
+
     async def authorize(self, key: str) -> Stream:
         """The stream this key publishes, or :class:`KeyRefused` (unknown or revoked)."""
         if not key.startswith(KEY_PREFIX) or len(key) > 128:

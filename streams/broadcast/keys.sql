@@ -18,3 +18,6 @@ INSERT INTO stream_keys (key_sha256, stream_id) VALUES (%(key_sha256)s, %(stream
 SELECT s.stream_id, s.creator_id, s.room_id, k.revoked_at IS NOT NULL
 FROM stream_keys AS k JOIN streams AS s USING (stream_id)
 WHERE k.key_sha256 = %(key_sha256)s
+
+-- name: STREAMS_OF_CREATOR
+SELECT stream_id, creator_id, room_id FROM streams WHERE creator_id = %(creator_id)s ORDER BY room_id

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { launch, probe } from "../../ops/node/chromium.mjs";
 import { join } from "node:path";
 
-const { APP, STREAM_ID, USERNAME, MARKER, SHOTS } = process.env;
+const { APP, STREAM_ID, USERNAME, MARKER, SHOTS, STUDIO } = process.env;
 const input = createInterface({ input: process.stdin });
 const lines = input[Symbol.asyncIterator]();
 const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
@@ -40,15 +40,30 @@ await probe(async () => {
   const balance = await (await wait(() => window.homeState.balance > 0 && window.homeState.balance)).jsonValue();
   say({ weak, listed, balance });
 
+  // The creator watches their studio (another browser context: their own session).
+  const studio = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  studio.on("pageerror", (e) => logs.push("studio pageerror: " + e.message));
+  await studio.goto(STUDIO);
+  await studio.waitForFunction(() => window.studioState && window.studioState.joined, null, { timeout: 20000 });
+
   // The stream: playing, joined, a gift from the catalog lands in chat and the balance drops.
   await page.click(`a[data-stream="${STREAM_ID}"]`);
   await wait(() => window.playerStats && window.playerStats.room_joined && window.playerStats.balance !== undefined);
+  const sentAt = Date.now();
   await page.click('#gifts button[data-sku="heart"]');
+  await studio.waitForFunction(() => window.studioState.coins >= 25, null, { timeout: 10000, polling: 20 });
+  const studioAfterMs = Date.now() - sentAt;
+  const studioSaw = await studio.evaluate(() => ({ gifts: window.studioState.gifts, coins: window.studioState.coins,
+    shown: document.getElementById("coins").textContent }));
   await wait(() => window.playerStats.gifts_seen >= 1);
   const after = await (await wait((before) => window.playerStats.balance < before && window.playerStats.balance, balance)).jsonValue();
   const giftLine = await page.evaluate(() => [...document.querySelectorAll("#chat .gift")].map((p) => p.textContent));
   await page.screenshot({ path: join(SHOTS, "app-watch.png") });
-  say({ after, giftLine, playing: await page.evaluate(() => window.playerStats.playing) });
+  say({ after, giftLine, playing: await page.evaluate(() => window.playerStats.playing), studioAfterMs, studioSaw });
+  await studio.waitForFunction(() => window.studioState.live && window.studioState.live.play_requests >= 1, null, { timeout: 30000 });
+  const live = await studio.evaluate(() => window.studioState.live);
+  await studio.screenshot({ path: join(SHOTS, "app-studio.png") });
+  say({ live });
 
   // Someone's message appears; a moderator deletes it; it goes from the page.
   await wait((m) => [...document.querySelectorAll("#chat p")].some((p) => p.textContent.endsWith(m)), MARKER);

@@ -48,6 +48,7 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
                 STREAM_ID=stream["stream_id"],
                 USERNAME=viewer,
                 MARKER=marker,
+                STUDIO=f"{rig.api_url}/studio?room={stream['room_id']}#token={token_for(settings, stream['creator_id'], Role.CREATOR)}",
             )
             home = steps.read()
             assert home["weak"] == "the password needs at least 10 characters"
@@ -59,6 +60,11 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
             assert any(f"{viewer} sent 1\u00d7 heart" in line for line in watch["giftLine"]), watch[
                 "giftLine"
             ]
+            assert watch["studioSaw"] == {"gifts": 1, "coins": 25, "shown": "25"}
+            assert watch["studioAfterMs"] < 1000, "the creator's studio shows the gift within a second"
+            live = steps.read()["live"]
+            assert live["play_requests"] >= 1  # the viewer's QoS beacons, through the warehouse
+            assert live["gifts"] >= 1
 
             room = stream["room_id"]
             assert clients.connect("pat", rig.api_url, token_for(settings, "pat")) is None
@@ -84,7 +90,7 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
             60,
             "the ended stream gone from the home page",
         )
-        for shot in ("app-home.png", "app-checkout.png", "app-watch.png"):
+        for shot in ("app-home.png", "app-checkout.png", "app-watch.png", "app-studio.png"):
             assert (SHOTS / shot).stat().st_size > 5_000, shot
     finally:
         if steps is not None:

@@ -217,3 +217,28 @@ async def test_the_sandbox_provider_does_not_exist_in_production(
     ):
         assert (await client.post(f"/sandbox/v1/charges/{uuid.uuid4()}/pay")).status_code == 404
         assert (await client.get(f"/sandbox/checkout/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_the_studio_figures_are_the_creators_own(
+    app_with: httpx.AsyncClient, settings: Settings
+) -> None:
+    creator, other = f"c-{uuid.uuid4().hex[:6]}", f"o-{uuid.uuid4().hex[:6]}"
+    room = f"{creator}-live"
+    mine = auth(settings, creator, Role.CREATOR)
+    assert (await app_with.post("/v1/rooms", json={"room_id": room}, headers=mine)).status_code == 201
+    stream = (await app_with.post("/v1/streams", json={"room_id": room}, headers=mine)).json()
+    studio = (
+        await app_with.get(f"/v1/creators/{creator}/studio?stream_id={stream['stream_id']}", headers=mine)
+    ).json()
+    assert studio["streams"] == [
+        {"stream_id": stream["stream_id"], "room_id": room, "watch_url": f"/watch/{stream['stream_id']}"}
+    ]
+    assert studio["live"]["room_id"] == room
+    assert studio["live"]["gifts"] == 0
+    assert studio["earnings"] == []
+    others = auth(settings, other, Role.CREATOR)
+    assert (await app_with.get(f"/v1/creators/{creator}/studio", headers=others)).status_code == 403
+    foreign = await app_with.get(
+        f"/v1/creators/{other}/studio?stream_id={stream['stream_id']}", headers=others
+    )
+    assert foreign.status_code == 404
