@@ -32,8 +32,11 @@ SCRIPTS = {
     "session.js": HERE / "static" / "session.js",
     "home.js": HERE / "static" / "home.js",
     "studio.js": HERE / "static" / "studio.js",
+    "i18n.js": HERE / "static" / "i18n.js",
+    "i18next.min.js": NODE_MODULES / "i18next" / "dist" / "umd" / "i18next.min.js",
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
+LANGUAGES = frozenset({"en", "es"})
 
 
 @router.get("/watch/{stream_id}", response_class=HTMLResponse)
@@ -65,6 +68,15 @@ async def console() -> HTMLResponse:
     """The trust-and-safety console: a page with no data of its own; everything it shows comes
     from /v1/console and the /console namespace, which check the analyst or admin role."""
     return HTMLResponse((HERE / "static" / "console.html").read_text(), headers=page_headers(None))
+
+
+@router.get("/locales/{language}.json")
+async def locale(language: str) -> FileResponse:
+    """A page message catalog (i18next JSON): English and Spanish."""
+    path = HERE / "locales" / f"{language}.json"
+    if language not in LANGUAGES or not path.exists():
+        raise NotFound(f"no messages in {language!r}; there are {', '.join(sorted(LANGUAGES))}")
+    return FileResponse(path, media_type="application/json", headers=CACHE)
 
 
 @router.get("/favicon.ico")

@@ -18,6 +18,17 @@ await probe(async () => {
   page.on("pageerror", (e) => logs.push("pageerror: " + e.message));
   const wait = (fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
 
+  // A reader whose browser speaks Spanish gets the Spanish catalog.
+  const spanish = await (await browser.newContext({ locale: "es-ES" })).newPage();
+  await spanish.goto(APP);
+  await spanish.waitForFunction(() => document.documentElement.lang === "es", null, { timeout: 10000 });
+  const es = await spanish.evaluate(() => ({ title: document.querySelector("h1").textContent,
+    signup: document.querySelector("#signup button").textContent,
+    placeholder: document.querySelector('#signup input[name="password"]').placeholder }));
+  await spanish.screenshot({ path: join(SHOTS, "app-home-es.png") });
+  await spanish.context().close();
+  say({ es });
+
   // Sign-up errors are shown on the page, then a good sign-up signs in.
   await page.goto(APP);
   await page.fill('#signup input[name="username"]', USERNAME);

@@ -50,6 +50,11 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
                 MARKER=marker,
                 STUDIO=f"{rig.api_url}/studio?room={stream['room_id']}#token={token_for(settings, stream['creator_id'], Role.CREATOR)}",
             )
+            assert steps.read()["es"] == {
+                "title": "En directo",
+                "signup": "Crear cuenta",
+                "placeholder": "contraseña (10+ caracteres)",
+            }
             home = steps.read()
             assert home["weak"] == "the password needs at least 10 characters"
             assert home["listed"]["creator_id"] == stream["creator_id"]

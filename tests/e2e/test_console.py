@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
 from streams.bus.consumer import Received
 from streams.contracts.base import Role
-from streams.contracts.chat import ChatMessageSubmitted
+from streams.contracts.chat import ChatMessageHeld, ChatMessageSubmitted
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftScreened
 from streams.settings import REPO_ROOT, Settings
@@ -397,3 +397,55 @@ def test_a_platform_ban_refuses_chat_and_gifts_in_every_room(console: Console, t
     finally:
         clients.shutdown()
         worker.stop()
+
+
+def test_a_room_whose_holds_jump_is_a_moderation_spike_alert_that_is_acknowledged_once(
+    console: Console,
+) -> None:
+    """Five messages held in one minute in a room that held one message in the hour before is
+    a spike (at least 3, and 3x its average minute); two held in the next minute is not."""
+    room = f"spiky-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    minute = timedelta(minutes=1)
+
+    def held(at: datetime) -> ChatMessageHeld:
+        return ChatMessageHeld(
+            message_id=uuid.uuid4(),
+            room_id=room,
+            user_id="loud",
+            text="held",
+            score=0.6,
+            held_reason="automod level 3",
+            occurred_at=at,
+            producer="moderation",
+        )
+
+    events = (
+        [held(now - 30 * minute)]
+        + [held(now - 3 * minute) for _ in range(5)]
+        + [held(now - 2 * minute) for _ in range(2)]
+    )
+    ch = console.settings.clickhouse
+    client = connect(ch.url, database=ch.database)
+    WarehouseWriter(client, "console-test")(
+        [Received(e, f"test.console.{uuid.uuid4().hex[:8]}", 0, i, 0) for i, e in enumerate(events)]
+    )
+    client.close()
+    analyst = console.token("analyst-1", Role.ANALYST)
+    found = console.call("GET", f"/v1/console/alerts?room_id={room}&rule=hold_spike", analyst).json()["items"]
+    spike_minute = (now - 3 * minute).replace(second=0)
+    assert [(a["rule"], a["room_id"], a["observed"], a["reference_id"]) for a in found] == [
+        ("hold_spike", room, 5, spike_minute.isoformat())
+    ]
+    alert_id = found[0]["alert_id"]
+    acked = console.call("POST", f"/v1/console/alerts/{alert_id}/ack", analyst, {"note": "raid, handled"})
+    assert acked.status_code == 200, acked.text
+    again = console.call(
+        "POST", f"/v1/console/alerts/{alert_id}/ack", console.token("analyst-2", Role.ANALYST), {"note": "x"}
+    )
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        f"alert {alert_id} was already acknowledged by analyst-1",
+    )
+    listed = console.call("GET", f"/v1/console/alerts?room_id={room}", analyst).json()["items"]
+    assert listed[0]["ack"]["note"] == "raid, handled"

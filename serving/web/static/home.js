@@ -18,7 +18,7 @@ async function refreshBalance() {
   try {
     const b = await session.api("GET", "/v1/wallet/balance");
     window.homeState.balance = b.available;
-    $("balance").textContent = `${b.available.toLocaleString()} coins`;
+    $("balance").textContent = i18n.t("home.coins", { count: b.available.toLocaleString() }, `${b.available} coins`);
   } catch (e) { $("balance").textContent = ""; }
 }
 
@@ -29,9 +29,9 @@ async function refreshStreams() {
     $("empty").hidden = items.length > 0;
     $("streams").innerHTML = items.map((s) => `<a class="stream" href="${esc(s.watch_url)}" data-stream="${esc(s.stream_id)}">
       <img src="${esc(s.thumbnail_url)}" alt="" loading="lazy">
-      <div><span class="live">LIVE</span> · ${s.viewers} watching<br><strong>${esc(s.title)}</strong><br>
-      <span class="muted">${esc(s.creator_id)} · since ${new Date(s.started_at).toLocaleTimeString()}</span></div></a>`).join("");
-  } catch (e) { $("empty").hidden = false; $("empty").textContent = `cannot list streams: ${e.message}`; }
+      <div><span class="live">${esc(i18n.t("home.live", {}, "LIVE"))}</span> · ${esc(i18n.t("home.watching", { count: s.viewers }, `${s.viewers} watching`))}<br><strong>${esc(s.title)}</strong><br>
+      <span class="muted">${esc(s.creator_id)} · ${esc(i18n.t("home.since", { time: new Date(s.started_at).toLocaleTimeString(i18n.lng) }))}</span></div></a>`).join("");
+  } catch (e) { $("empty").hidden = false; $("empty").textContent = i18n.t("home.cannot_list", { reason: e.message }); }
 }
 
 async function account(form, path, body) {
@@ -57,6 +57,9 @@ $("buy").addEventListener("submit", async (e) => {
 // A thumbnail not there yet (the first seconds on air) is hidden, not shown broken.
 document.addEventListener("error", (e) => { if (e.target.tagName === "IMG") e.target.style.visibility = "hidden"; }, true);
 
+$("language").value = i18n.lng;
+$("language").addEventListener("change", (e) => i18n.choose(e.target.value));
+i18n.ready.then(() => { render(); refreshStreams(); });
 render();
 refreshStreams();
 setInterval(refreshStreams, 5000);

@@ -137,6 +137,8 @@
   }
 
   // --- the room -----------------------------------------------------------------------------
+  // The reader's language (i18n.js loads after this script, so playback starts first).
+  const tr = (key, vars, fallback) => (window.i18n ? window.i18n.t(key, vars, fallback) : fallback);
   const lines = new Map(); // message id -> its line, so a deletion removes it
   function say(text, cls, id) {
     const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls;
@@ -161,9 +163,9 @@
         const made = await fetch("/v1/wallet/topups", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
           body: JSON.stringify({ amount_cents: 500, payment_instrument_id: "sandbox-card" }) });
         const body = await made.json();
-        if (!made.ok) { say("top-up refused: " + body.detail, "refused"); return; }
+        if (!made.ok) { say(tr("watch.topup_refused", { reason: body.detail }, "top-up refused: " + body.detail), "refused"); return; }
         location.href = `/sandbox/checkout/${body.topup_id}?amount_cents=500&return=${encodeURIComponent(location.pathname)}`;
-      } catch (err) { say("top-up failed: " + err, "refused"); }
+      } catch (err) { say(tr("watch.topup_refused", { reason: String(err) }, "top-up failed: " + err), "refused"); }
     });
   }
   function room(info) {
@@ -177,9 +179,10 @@
       stats.room_joined = Boolean(ack && ack.ok);
       stats.joins = (stats.joins || 0) + 1;
       if (ack && ack.ok && lastMessageId) stats.recovered = ack.recovered;
-      say(ack && ack.ok ? (lastMessageId ? "reconnected" : "joined " + info.room_id) : "could not join: " + (ack && ack.reason), "sys");
+      say(ack && ack.ok ? (lastMessageId ? tr("watch.reconnected", {}, "reconnected") : tr("watch.joined", { room: info.room_id }, "joined " + info.room_id))
+        : tr("watch.cannot_join", { reason: ack && ack.reason }, "could not join: " + (ack && ack.reason)), "sys");
     }));
-    socket.on("connect_error", (err) => say("chat unavailable: " + err.message, "sys"));
+    socket.on("connect_error", (err) => say(tr("watch.chat_unavailable", { reason: err.message }, "chat unavailable: " + err.message), "sys"));
     socket.on("chat", (m) => {
       lastMessageId = m.message_id;
       if (lines.has(m.message_id)) return; // recovered and live: shown once
@@ -187,20 +190,25 @@
       say((m.user_id || "?") + ": " + m.text, "", m.message_id);
     });
     socket.on("chat_deleted", (d) => { const line = lines.get(d.message_id); if (line) { line.remove(); lines.delete(d.message_id); stats.deleted = (stats.deleted || 0) + 1; } });
-    socket.on("chat_held", (h) => say("your message is held for a moderator: " + h.reason, "held"));
-    socket.on("chat_rejected", (r) => say("not sent: " + r.detail, "refused"));
+    socket.on("chat_held", (h) => say(tr("watch.held", { reason: h.reason }, "your message is held for a moderator: " + h.reason), "held"));
+    socket.on("chat_rejected", (r) => say(tr("watch.not_sent", { reason: r.detail }, "not sent: " + r.detail), "refused"));
     socket.on("moderation", (a) => {
-      if (a.target_user_id && a.target_user_id === stats.me && (a.kind === "ban" || a.kind === "timeout")) say(a.kind === "ban" ? "you were banned from this room" : "you are timed out for " + a.duration_s + " s", "refused");
+      if (a.target_user_id && a.target_user_id === stats.me && (a.kind === "ban" || a.kind === "timeout")) say(a.kind === "ban" ? tr("watch.banned", {}, "you were banned from this room")
+        : tr("watch.timed_out", { seconds: a.duration_s }, "you are timed out for " + a.duration_s + " s"), "refused");
     });
     socket.on("reactions", (b) => { for (const [kind, n] of Object.entries(b.counts || {})) for (let i = 0; i < Math.min(n, 5); i++) setTimeout(() => float(REACTIONS[kind] || "✨"), i * 120); });
     socket.on("occupancy", (o) => { document.getElementById("viewers").textContent = o.count ?? o.viewers ?? "–"; });
-    socket.on("gift", (g) => { stats.gifts_seen = (stats.gifts_seen || 0) + 1; say("🎁 " + (g.sender_id || "someone") + " sent " + (g.quantity || 1) + "× " + g.gift_sku + " (" + g.total_coins + " coins)", "gift"); });
+    socket.on("gift", (g) => {
+      stats.gifts_seen = (stats.gifts_seen || 0) + 1;
+      const vars = { sender: g.sender_id || "someone", quantity: g.quantity || 1, sku: g.gift_sku, coins: g.total_coins };
+      say(tr("watch.gift", vars, `🎁 ${vars.sender} sent ${vars.quantity}× ${vars.sku} (${vars.coins} coins)`), "gift");
+    });
     socket.on("balance", (b) => showBalance(b.available));
-    socket.on("gift_rejected", (r) => say("gift refused: " + r.detail, "refused"));
+    socket.on("gift_rejected", (r) => say(tr("watch.gift_refused", { reason: r.detail }, "gift refused: " + r.detail), "refused"));
     document.getElementById("say").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const input = document.getElementById("text");
-      socket.emit("chat", { room_id: info.room_id, text: input.value }, (ack) => { if (!ack.ok) say("not sent: " + ack.reason, "refused"); });
+      socket.emit("chat", { room_id: info.room_id, text: input.value }, (ack) => { if (!ack.ok) say(tr("watch.not_sent", { reason: ack.reason }, "not sent: " + ack.reason), "refused"); });
       input.value = "";
     });
     document.querySelectorAll("[data-reaction]").forEach((b) => b.addEventListener("click", () => {
@@ -218,8 +226,8 @@
         try {
           const r = await fetch("/v1/gifts", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
             body: JSON.stringify({ creator_id: info.creator_id, room_id: info.room_id, gift_sku: item.sku, quantity: 1 }) });
-          if (!r.ok) say("gift refused: " + (await r.json()).detail, "refused");
-        } catch (err) { say("gift failed: " + err, "refused"); }
+          if (!r.ok) { const detail = (await r.json()).detail; say(tr("watch.gift_refused", { reason: detail }, "gift refused: " + detail), "refused"); }
+        } catch (err) { say(tr("watch.gift_refused", { reason: String(err) }, "gift failed: " + err), "refused"); }
       });
       box.appendChild(b);
     }
