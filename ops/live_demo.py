@@ -5,6 +5,8 @@ and a headless Chromium viewer that plays it. The broadcast stays on air for a b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import statistics
 import time
 from collections.abc import Callable
@@ -110,8 +112,31 @@ def live_demo(settings: Settings, warehouse: Any) -> bool:
         f"\nOn air until `make down`. Watch it (a viewer token for this machine, valid 1 h):\n  {url}\n"
         "Go live from OBS: README.md, 'Going live from OBS' (your own key from POST /v1/streams)."
     )
+    print(apps_lines(api_url, settings, stream["watch_url"]))
     print(console_line(api_url, settings))
     return ok
+
+
+def demo_password(settings: Settings, user_id: str) -> str:
+    """A demo account's password: stable on this machine (derived from its token secret), so a
+    second `make demo` signs in with what the first printed; useless anywhere else."""
+    secret = settings.auth.token_secret.get_secret_value().encode()
+    return "demo-" + hmac.new(secret, f"demo-account:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def apps_lines(api_url: str, settings: Settings, watch_url: str) -> str:
+    """Accounts for a demo viewer and the demo's creator, and where to use them."""
+    accounts = {"viewer-demo": "viewer", CREATOR: "creator"}
+    for user_id, role in accounts.items():
+        body = {"username": user_id, "password": demo_password(settings, user_id), "role": role}
+        made = httpx.post(f"{api_url}/v1/auth/signup", json=body, timeout=10)
+        if made.status_code not in (201, 409):  # 409: made by an earlier demo, same password
+            return f"apps       could not make the demo accounts: {made.status_code} {made.text[:200]}"
+    signins = ", ".join(f"{u} / {demo_password(settings, u)}" for u in accounts)
+    return (
+        f"Apps (sign in on the home page as {signins}):\n"
+        f"  home    {api_url}/\n  watch   {api_url}{watch_url}\n  studio  {api_url}/studio"
+    )
 
 
 def console_line(api_url: str, settings: Settings) -> str:
@@ -125,11 +150,13 @@ def console_line(api_url: str, settings: Settings) -> str:
         alerts = httpx.get(f"{api_url}/v1/console/alerts?limit=500", headers=headers, timeout=10).json()[
             "items"
         ]
-        waiting = (
-            f"{sum(i['kind'] == 'chat' for i in queue)} held messages and "
-            f"{sum(i['kind'] == 'gift' for i in queue)} held gifts waiting, "
-            f"{len(alerts)}{'+' if len(alerts) == 500 else ''} alerts in 24 h"
+        holds = (
+            "500+ holds waiting"  # the queue's page: counting by kind would mislead
+            if len(queue) == 500
+            else f"{sum(i['kind'] == 'chat' for i in queue)} held messages and "
+            f"{sum(i['kind'] == 'gift' for i in queue)} held gifts waiting"
         )
+        waiting = f"{holds}, {len(alerts)}{'+' if len(alerts) == 500 else ''} alerts in 24 h"
     except (httpx.HTTPError, KeyError, ValueError) as err:
         waiting = f"could not read the queue: {err}"
     return (

@@ -3,6 +3,10 @@ gateway node, the Faust worker and the warehouse sink, the sandbox payment provi
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,14 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.broadcast import MediaStack, media_stack, token_for
+from ops.broadcast import MediaStack, go_live, media_stack, token_for
 from ops.js_clients import JsClients
 from pipelines.warehouse.sink import sink_topics
 from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
-from tests.e2e.conftest import ProbeSteps
-from tests.integration.conftest import Worker, eventually, spawn, stop_process
+from tests.e2e.conftest import ProbeSteps, launch_gateway
+from tests.integration.conftest import Worker, eventually, free_port, spawn, stop_process
 
 SHOTS = REPO_ROOT / "build" / "screenshots"
 
@@ -103,3 +107,71 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
         clients.shutdown()
         stop_process(sink)
         worker.stop()
+
+
+def test_a_gateway_node_killed_under_the_page_reconnects_and_recovers_missed_chat_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The page's node is SIGKILLed and comes back on the same address; messages sent meanwhile
+    through another node reach the page once, in order, after it rejoins with its last id."""
+    worker = Worker(
+        f"recovery-{uuid.uuid4().hex[:8]}", tmp_path / "worker.log", settings.kafka.bootstrap_servers
+    )
+    port = free_port()
+    args = ["-m", "serving.gateway", "--port", str(port), "--node-id", "gw-page"]
+    page_node = spawn(args, tmp_path / "gw-page.log")
+    other_node, other_url = launch_gateway("gw-other", tmp_path)
+    clients = JsClients()
+    steps: ProbeSteps | None = None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        eventually(lambda: _answers(f"{url}/healthz"), 30, "the page's node")
+        creator = f"cr_{uuid.uuid4().hex[:6]}"
+        stream = go_live(url, settings, creator, f"room_{creator}")
+        room = stream["room_id"]
+        texts = [f"m{i} {uuid.uuid4().hex[:6]}" for i in range(4)]
+        steps = ProbeSteps.start(
+            "page_recovery.mjs",
+            SHOTS,
+            WATCH=f"{url}{stream['watch_url']}#token={token_for(settings, 'reader')}",
+            MARKERS=json.dumps(texts),
+        )
+        assert steps.read()["joined"]
+        assert clients.connect("pat", other_url, token_for(settings, "pat")) is None
+        assert clients.emit("pat", "join", {"room_id": room})["ok"] is True
+
+        def send(text: str) -> None:
+            ack = clients.emit("pat", "chat", {"room_id": room, "text": text})
+            clients.wait_for("pat", "chat", lambda m: m["message_id"] == ack["message_id"], timeout_s=30)
+
+        send(texts[0])
+        time.sleep(1)  # the page has it (it waits for all four at the end)
+        os.kill(page_node.pid, signal.SIGKILL)
+        page_node.wait(10)
+        send(texts[1])
+        send(texts[2])
+        page_node = spawn(args, tmp_path / "gw-page.log")
+        eventually(lambda: _answers(f"{url}/healthz"), 30, "the page's node back")
+        time.sleep(3)  # the page reconnects on its own (socket.io's backoff)
+        send(texts[3])
+        done = steps.read()
+        shown = [line for line in done["chat"] if any(line.endswith(t) for t in texts)]
+        assert shown == [f"pat: {t}" for t in texts], done["chat"]
+        assert done["stats"]["joins"] >= 2, done["stats"]
+        assert done["stats"]["recovered"] is True
+        assert done["errors"] == []
+        steps.finish()
+    finally:
+        if steps is not None:
+            steps.kill()
+        clients.shutdown()
+        stop_process(page_node)
+        stop_process(other_node)
+        worker.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
