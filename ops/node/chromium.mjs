@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), with the flags this
 // machine needs, for every probe: the player's, the console's and the apps'.
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
 
 const require = createRequire(`${process.env.NODE_MODULES}/`);
 const { chromium } = require("playwright-core");
@@ -28,4 +29,16 @@ export async function probe(steps, logs, cleanup) {
   } finally {
     await cleanup();
   }
+}
+
+// A probe driven step by step by its test: ``say`` prints a step's JSON line, ``next`` waits
+// for the test's line on stdin, ``close`` lets the process end.
+export function steps() {
+  const input = createInterface({ input: process.stdin });
+  const lines = input[Symbol.asyncIterator]();
+  return {
+    say: (o) => process.stdout.write(JSON.stringify(o) + "\n"),
+    next: () => lines.next(),
+    close: () => input.close(),
+  };
 }

@@ -162,16 +162,8 @@ class WarehouseWriter:
 
     def _insert(self, columns: ColumnBatch) -> None:
         table: RawTable = columns.table
-        pending = self._unfinished.get(table.name)
-        if pending is not None and pending is not columns:
-            # One unfinished insert per table at a time: it is finished before any new batch.
-            raise AssertionError(f"{table.name} has an unfinished insert")
+        # Kept until its gate is written: an insert given up on is finished first next time.
         self._unfinished[table.name] = columns
-        self._insert_rows(columns)
-        del self._unfinished[table.name]
-
-    def _insert_rows(self, columns: ColumnBatch) -> None:
-        table: RawTable = columns.table
         ids = columns.event_ids()
         token = dedup_token(table.name, ids)
         started = time.monotonic()
@@ -203,6 +195,7 @@ class WarehouseWriter:
             ),
             table=gate,
         )
+        del self._unfinished[table.name]
         self._metrics.rows_written(table.name, columns.count, time.monotonic() - started)
 
     def _with_retries(self, what: str, call: Callable[[], T], table: str = "") -> T:

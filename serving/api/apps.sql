@@ -35,13 +35,23 @@ GROUP BY day
 ORDER BY day DESC
 
 -- name: STREAM_LIVE_STATS
--- The last {minutes} minutes of one stream: its viewers' QoE and its room's engagement.
-SELECT
-    (SELECT sum(play_requests) FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS play_requests,
-    (SELECT quantilesExactMerge(0.5, 0.9, 0.99)(startup_ms)[1] FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS startup_p50_ms,
-    (SELECT round(sum(stall_ms) / greatest(sum(play_ms) + sum(stall_ms), 1), 4) FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS rebuffer_ratio,
-    (SELECT quantilesExactMerge(0.5, 0.99)(latency_ms)[1] FROM qoe_stream_minute WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS latency_p50_ms,
-    (SELECT sum(messages) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS messages,
-    (SELECT sum(gifts) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS gifts,
-    (SELECT sum(gift_coins) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS gift_coins,
-    (SELECT max(peak_viewers) FROM room_engagement_minute WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})) AS peak_viewers
+-- The last {minutes} minutes of one stream: its viewers' QoE and its room's engagement, one read
+-- of each aggregate.
+SELECT q.play_requests, q.startup_p50_ms, q.rebuffer_ratio, q.latency_p50_ms,
+       e.messages, e.gifts, e.gift_coins, e.peak_viewers
+FROM
+(
+    SELECT sum(play_requests) AS play_requests,
+           quantilesExactMerge(0.5, 0.9, 0.99)(startup_ms)[1] AS startup_p50_ms,
+           round(sum(stall_ms) / greatest(sum(play_ms) + sum(stall_ms), 1), 4) AS rebuffer_ratio,
+           quantilesExactMerge(0.5, 0.99)(latency_ms)[1] AS latency_p50_ms
+    FROM qoe_stream_minute
+    WHERE cid = {stream_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})
+) AS q
+CROSS JOIN
+(
+    SELECT sum(messages) AS messages, sum(gifts) AS gifts, sum(gift_coins) AS gift_coins,
+           max(peak_viewers) AS peak_viewers
+    FROM room_engagement_minute
+    WHERE room_id = {room_id:String} AND minute >= now() - toIntervalMinute({minutes:UInt32})
+) AS e

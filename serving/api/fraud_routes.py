@@ -8,10 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from serving.api.params import UserQuery
+from serving.api.room_routes import audit, staff_acting
 from serving.api.state import AppState, PrincipalDep, StateDep
 from serving.exceptions import Conflict, Forbidden, NotFound
 from streams.contracts.base import Role
 from streams.contracts.gifts import GiftRejectReason
+from streams.contracts.moderation import ModerationKind
 from streams.gifts.settlement import settle
 from streams.ledger.model import LedgerError
 
@@ -87,6 +89,10 @@ async def decide_gift_hold(
         raise Conflict(settlement.conflicts[0][1])
     (outcome,) = settlement.events
     await state.producer.send(outcome)
+    if hold.now:  # the decision made by this call joins the audit trail (once)
+        kind = ModerationKind.APPROVE_GIFT if hold.decision == "approved" else ModerationKind.DENY_GIFT
+        acting = staff_acting(principal, held.room_id, held.creator_id)
+        await audit(state, acting, kind, target=held.sender_id, params={"gift_id": str(gift_id)})
     if not hold.now and (hold.decided_by != principal.user_id or hold.decision != decision):
         raise Conflict(
             f"gift {gift_id} was already {hold.decision} by {hold.decided_by}",

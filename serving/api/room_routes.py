@@ -96,6 +96,13 @@ async def as_owner(room_id: RoomPath, state: StateDep, principal: PrincipalDep) 
     return Acting(room, principal, require_owner(principal, room))
 
 
+def staff_acting(principal: Principal, room_id: str = PLATFORM_ROOM, creator_id: str = "") -> Acting:
+    """An analyst or admin acting platform-wide (trust and safety), or on something in a room
+    they do not moderate: the audit records them in that capacity."""
+    role = Role.ADMIN if principal.has(Role.ADMIN) else Role.ANALYST
+    return Acting(Room(room_id=room_id, creator_id=creator_id), principal, role)
+
+
 AsModerator = Annotated[Acting, Depends(as_moderator)]
 AsOwner = Annotated[Acting, Depends(as_owner)]
 

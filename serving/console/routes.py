@@ -9,6 +9,7 @@ one is an audit event on ``moderation.actions``.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -30,13 +31,14 @@ from serving.api.room_routes import (
     ban_in_room,
     decide_chat_hold,
     delete_held_message,
+    staff_acting,
 )
 from serving.api.state import AppState, PrincipalDep, StateDep
 from serving.auth.tokens import Principal
-from serving.console.views import alert_view, chat_item, gift_item, spike_id, spike_view
+from serving.console.views import alert_view, chat_item, gift_item, parse_spike_id, spike_view
 from serving.exceptions import Conflict, Forbidden, NotFound, Unprocessable
 from streams.contracts.base import Role, RoomId
-from streams.contracts.moderation import PLATFORM_ROOM, ModerationKind
+from streams.contracts.moderation import ModerationKind
 from streams.rooms.model import Room
 
 router = APIRouter(prefix="/v1/console", tags=["console"])
@@ -54,10 +56,6 @@ async def as_analyst(principal: PrincipalDep) -> Principal:
 
 
 AnalystDep = Annotated[Principal, Depends(as_analyst)]
-
-
-def console_role(principal: Principal) -> Role:
-    return Role.ADMIN if principal.has(Role.ADMIN) else Role.ANALYST
 
 
 # What the warehouse's DateTime64 holds; anything outside is a mistake, not a query.
@@ -80,7 +78,7 @@ def window(since: datetime | None, until: datetime | None) -> tuple[datetime, da
 
 async def in_room(state: AppState, principal: Principal, room_id: str) -> Acting:
     room: Room = await state.rooms.require(room_id)
-    return Acting(room, principal, console_role(principal))
+    return Acting(room, principal, staff_acting(principal).role)
 
 
 # -- the hold queue -------------------------------------------------------------------------
@@ -118,17 +116,7 @@ async def decide_gift(
 ) -> dict[str, Any]:
     """approve: settled like any gift (funds still checked); deny: rejected, the sender told.
     The first decision stands; a later one is 409 naming who made it."""
-    found = await state.holds.find(gift_id)
-    if found is None:
-        raise NotFound(f"no gift {gift_id} is held")
-    result = await decide_gift_hold(
-        gift_id, "approved" if decision == "approve" else "denied", state, analyst
-    )
-    room = found[0].room_id
-    kind = ModerationKind.APPROVE_GIFT if decision == "approve" else ModerationKind.DENY_GIFT
-    acting = Acting(Room(room_id=room, creator_id=found[0].creator_id), analyst, console_role(analyst))
-    await audit(state, acting, kind, target=found[0].sender_id, params={"gift_id": str(gift_id)})
-    return result
+    return await decide_gift_hold(gift_id, "approved" if decision == "approve" else "denied", state, analyst)
 
 
 # -- users ----------------------------------------------------------------------------------
@@ -154,8 +142,9 @@ async def ban_user(
     """In one room (``room_id``) or, without it, from every room on the platform."""
     if body.room_id is None:
         await state.platform_bans.set(user_id, True, analyst.user_id, body.reason)
-        acting = Acting(Room(room_id=PLATFORM_ROOM, creator_id=""), analyst, console_role(analyst))
-        return await audit(state, acting, ModerationKind.PLATFORM_BAN, target=user_id, reason=body.reason)
+        return await audit(
+            state, staff_acting(analyst), ModerationKind.PLATFORM_BAN, target=user_id, reason=body.reason
+        )
     acting = await in_room(state, analyst, body.room_id)
     if user_id == acting.room.creator_id:
         raise Conflict("the room's creator cannot be banned in their own room; ban them platform-wide")
@@ -168,8 +157,7 @@ async def lift_platform_ban(user_id: UserPath, state: StateDep, analyst: Analyst
     if not history or not history[0].banned:
         raise NotFound(f"{user_id} is not banned from the platform")
     await state.platform_bans.set(user_id, False, analyst.user_id)
-    acting = Acting(Room(room_id=PLATFORM_ROOM, creator_id=""), analyst, console_role(analyst))
-    return await audit(state, acting, ModerationKind.PLATFORM_UNBAN, target=user_id)
+    return await audit(state, staff_acting(analyst), ModerationKind.PLATFORM_UNBAN, target=user_id)
 
 
 @router.post("/users/{user_id}/timeout")
@@ -186,16 +174,14 @@ async def timeout_user(
 async def user_view(user_id: UserPath, state: StateDep, analyst: AnalystDep) -> dict[str, Any]:
     """A user across rooms: recent messages, moderation history, gifts, top-ups, fraud signals,
     and their platform-wide ban."""
-    params = {"user_id": user_id}
-    sections = {}
-    for name, query in (
-        ("messages", "USER_MESSAGES"),
-        ("moderation", "USER_MODERATION"),
-        ("gifts", "USER_GIFTS"),
-        ("topups", "USER_TOPUPS"),
-        ("fraud_alerts", "USER_FRAUD"),
-    ):
-        sections[name] = await state.warehouse.rows(query, params)
+    sections = {
+        "messages": "USER_MESSAGES",
+        "moderation": "USER_MODERATION",
+        "gifts": "USER_GIFTS",
+        "topups": "USER_TOPUPS",
+        "fraud_alerts": "USER_FRAUD",
+    }
+    found = await asyncio.gather(*(state.warehouse.rows(q, {"user_id": user_id}) for q in sections.values()))
     bans = await state.platform_bans.history(user_id)
     return {
         "user_id": user_id,
@@ -203,7 +189,7 @@ async def user_view(user_id: UserPath, state: StateDep, analyst: AnalystDep) -> 
         "platform_ban_history": [
             {"banned": b.banned, "by": b.actor_id, "reason": b.reason, "at": b.at} for b in bans
         ],
-        **sections,
+        **dict(zip(sections, found, strict=True)),
     }
 
 
@@ -258,17 +244,24 @@ async def acknowledge(
     """Acknowledge an alert with a note, once: a second acknowledgement is 409 naming the first."""
     if not await alert_exists(state, alert_id):
         raise NotFound(f"no alert {alert_id}")
-    first = await state.alert_acks.ack(alert_id, analyst.user_id, body.note)
-    if first["by"] != analyst.user_id or first["note"] != body.note:
+    first, recorded_now = await state.alert_acks.ack(alert_id, analyst.user_id, body.note)
+    if recorded_now:
+        await audit(
+            state,
+            staff_acting(analyst),
+            ModerationKind.ACK_ALERT,
+            params={"alert_id": alert_id},
+            reason=body.note,
+        )
+    elif first["by"] != analyst.user_id or first["note"] != body.note:
         raise Conflict(f"alert {alert_id} was already acknowledged by {first['by']}", reason="already_acked")
-    acting = Acting(Room(room_id=PLATFORM_ROOM, creator_id=""), analyst, console_role(analyst))
-    await audit(state, acting, ModerationKind.ACK_ALERT, params={"alert_id": alert_id}, reason=body.note)
     return {"alert_id": alert_id, "ack": first}
 
 
 async def alert_exists(state: AppState, alert_id: str) -> bool:
-    room, minute = spike_id.parse(alert_id)
-    if room is not None and minute is not None:
+    spike = parse_spike_id(alert_id)
+    if spike is not None:
+        room, minute = spike
         spikes = await state.warehouse.rows(
             "HOLD_SPIKES",
             {

@@ -55,33 +55,31 @@ def alert_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SpikeId:
-    """A moderation spike's id names its room and minute, so it can be found again."""
-
-    PREFIX = "spike."
-    FORMAT = "%Y%m%dT%H%M"
-
-    def of(self, room_id: str, minute: datetime) -> str:
-        return f"{self.PREFIX}{room_id}.{minute.strftime(self.FORMAT)}"
-
-    def parse(self, alert_id: str) -> tuple[str | None, datetime | None]:
-        if not alert_id.startswith(self.PREFIX):
-            return None, None
-        room_id, _, stamp = alert_id.removeprefix(self.PREFIX).rpartition(".")
-        try:
-            return room_id or None, datetime.strptime(stamp, self.FORMAT).replace(tzinfo=UTC)
-        except ValueError:
-            return None, None
+# A moderation spike's id names its room and minute, so it can be found again.
+SPIKE_PREFIX = "spike."
+SPIKE_MINUTE = "%Y%m%dT%H%M"
 
 
-spike_id = SpikeId()
+def spike_id(room_id: str, minute: datetime) -> str:
+    return f"{SPIKE_PREFIX}{room_id}.{minute.strftime(SPIKE_MINUTE)}"
+
+
+def parse_spike_id(alert_id: str) -> tuple[str, datetime] | None:
+    if not alert_id.startswith(SPIKE_PREFIX):
+        return None
+    room_id, _, stamp = alert_id.removeprefix(SPIKE_PREFIX).rpartition(".")
+    try:
+        minute = datetime.strptime(stamp, SPIKE_MINUTE).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return (room_id, minute) if room_id else None
 
 
 def spike_view(row: dict[str, Any]) -> dict[str, Any]:
     minute = _utc(row["minute"])
     baseline = float(row["baseline"])
     return {
-        "alert_id": spike_id.of(row["room_id"], minute),
+        "alert_id": spike_id(row["room_id"], minute),
         "source": "moderation",
         "rule": "hold_spike",
         "outcome": "review",

@@ -21,14 +21,15 @@ class AlertAcks:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
-    async def ack(self, alert_id: str, by: str, note: str) -> dict[str, Any]:
-        """Record the acknowledgement unless there is one; the one that stands."""
+    async def ack(self, alert_id: str, by: str, note: str) -> tuple[dict[str, Any], bool]:
+        """Record the acknowledgement unless there is one: the one that stands, and whether this
+        call recorded it."""
         async with self._pool.connection() as conn:
             row = await (
                 await conn.execute(SQL["ACK"], {"alert_id": alert_id, "by": by, "note": note})
             ).fetchone()
         assert row is not None
-        return _ack(row)
+        return _ack(row), bool(row[4])
 
     async def of(self, alert_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not alert_ids:

@@ -6,9 +6,9 @@ WITH inserted AS (
     ON CONFLICT (alert_id) DO NOTHING
     RETURNING alert_id, acked_by, note, acked_at
 )
-SELECT alert_id, acked_by, note, acked_at FROM inserted
+SELECT alert_id, acked_by, note, acked_at, true AS recorded_now FROM inserted
 UNION ALL
-SELECT alert_id, acked_by, note, acked_at FROM alert_acks WHERE alert_id = %(alert_id)s
+SELECT alert_id, acked_by, note, acked_at, false FROM alert_acks WHERE alert_id = %(alert_id)s
 LIMIT 1
 
 -- name: ACKS

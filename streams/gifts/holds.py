@@ -25,7 +25,7 @@ ORDER BY held_at LIMIT %(limit)s
 RECENT = """
 SELECT request, held_at FROM gift_holds WHERE decision IS NULL ORDER BY held_at DESC LIMIT %(limit)s
 """
-FIND = "SELECT request, held_at, decision, decided_by FROM gift_holds WHERE gift_id = %(gift_id)s"
+FIND = "SELECT request, held_at FROM gift_holds WHERE gift_id = %(gift_id)s"
 CLAIM = "SELECT request, decision, decided_by FROM gift_holds WHERE gift_id = %(gift_id)s FOR UPDATE"
 DECIDE = """
 UPDATE gift_holds SET decision = %(decision)s, decided_by = %(by)s, decided_at = now()
@@ -71,13 +71,13 @@ class GiftHolds:
             rows = await (await conn.execute(RECENT, {"limit": limit})).fetchall()
         return [(GiftScreened.model_validate_json(_json(r[0])), r[1]) for r in rows]
 
-    async def find(self, gift_id: uuid.UUID) -> tuple[GiftScreened, datetime, str | None, str | None] | None:
-        """One hold, decided or not: the request, when it was held, the decision and who made it."""
+    async def find(self, gift_id: uuid.UUID) -> tuple[GiftScreened, datetime] | None:
+        """One hold, decided or not: the request and when it was held."""
         async with self._pool.connection() as conn:
             row = await (await conn.execute(FIND, {"gift_id": gift_id})).fetchone()
         if row is None:
             return None
-        return GiftScreened.model_validate_json(_json(row[0])), row[1], row[2], row[3]
+        return GiftScreened.model_validate_json(_json(row[0])), row[1]
 
     async def decide(
         self, gift_id: uuid.UUID, decision: Literal["approved", "denied"], by: str

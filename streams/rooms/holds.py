@@ -34,13 +34,11 @@ class HeldMessage:
     score: float
     held_reason: str
     held_at: datetime
-    decision: str | None = None
-    decided_by: str | None = None
 
 
 def _held(row: Any) -> HeldMessage:
     message = ChatMessageSubmitted.model_validate_json(orjson.dumps(row[0]))
-    return HeldMessage(message, float(row[1]), row[2], row[3], *row[4:6])
+    return HeldMessage(message, float(row[1]), row[2], row[3])
 
 
 class ChatHolds:

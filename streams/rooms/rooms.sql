@@ -50,7 +50,7 @@ SELECT submitted, score, held_reason, held_at FROM chat_holds
 WHERE decision IS NULL ORDER BY held_at DESC LIMIT %(limit)s
 
 -- name: FIND_HOLD
-SELECT submitted, score, held_reason, held_at, decision, decided_by FROM chat_holds WHERE message_id = %(message_id)s
+SELECT submitted, score, held_reason, held_at FROM chat_holds WHERE message_id = %(message_id)s
 
 -- name: CLAIM_HOLD
 SELECT submitted, decision, decided_by FROM chat_holds WHERE message_id = %(message_id)s AND room_id = %(room_id)s FOR UPDATE

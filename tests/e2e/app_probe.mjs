@@ -3,14 +3,11 @@
 // catalog. Prints one JSON line per step; waits for a line on stdin where the test acts first.
 //   APP: the home page URL; STREAM_ID; USERNAME; MARKER: a message the test sends and deletes;
 //   SHOTS: the folder for screenshots.
-import { createInterface } from "node:readline";
-import { launch, probe } from "../../ops/node/chromium.mjs";
+import { launch, probe, steps } from "../../ops/node/chromium.mjs";
 import { join } from "node:path";
 
 const { APP, STREAM_ID, USERNAME, MARKER, SHOTS, STUDIO } = process.env;
-const input = createInterface({ input: process.stdin });
-const lines = input[Symbol.asyncIterator]();
-const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+const { say, next, close } = steps();
 const browser = await launch();
 const logs = [];
 await probe(async () => {
@@ -79,10 +76,10 @@ await probe(async () => {
   // Someone's message appears; a moderator deletes it; it goes from the page.
   await wait((m) => [...document.querySelectorAll("#chat p")].some((p) => p.textContent.endsWith(m)), MARKER);
   say({ seen: true });
-  await lines.next();
+  await next();
   await wait((m) => ![...document.querySelectorAll("#chat p")].some((p) => p.textContent.endsWith(m)), MARKER, 15000);
   say({ deleted: true, errors: logs });
 }, logs, async () => {
-  input.close();
+  close();
   await browser.close();
 });

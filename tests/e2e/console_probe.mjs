@@ -3,13 +3,10 @@
 //   CONSOLE_A, CONSOLE_B: the console URLs with each analyst's token; MARKER: the held message's
 //   text; GIFT_ID: the held gift; SHOTS: the folder for screenshots.
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { launch, probe } from "../../ops/node/chromium.mjs";
+import { launch, probe, steps } from "../../ops/node/chromium.mjs";
 
 const { CONSOLE_A, CONSOLE_B, MARKER, GIFT_ID, SHOTS } = process.env;
-const input = createInterface({ input: process.stdin });
-const lines = input[Symbol.asyncIterator]();
-const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+const { say, next, close } = steps();
 const browser = await launch();
 const logs = [];
 await probe(async () => {
@@ -41,7 +38,7 @@ await probe(async () => {
   say({ chat: { id: chatA.id, held_at: chatA.held_at, appeared_at_ms: appearedAt, decided_by_a: await a.evaluate((id) => window.consoleState.decided[id], chatA.id), seen_by_b: seenByB } });
 
   // A second analyst acting on the same item is refused, told who decided what.
-  await lines.next();
+  await next();
   const hasGift = (id) => window.consoleState.items.some((i) => i.id === id);
   await itemWith(a, hasGift, GIFT_ID);
   await itemWith(b, hasGift, GIFT_ID);
@@ -60,7 +57,7 @@ await probe(async () => {
   say({ gift: { a: await a.evaluate((id) => window.consoleState.decided[id], GIFT_ID), b: bOutcome } });
 
   // The audit trail, exported as CSV once the actions are in the warehouse.
-  await lines.next();
+  await next();
   await a.click('nav button[data-tab="audit"]');
   await a.fill('#audit-filter input[name="actor_id"]', process.env.ANALYST_A);
   await a.click('#audit-filter button:not([type])');
@@ -76,6 +73,6 @@ await probe(async () => {
   await a.screenshot({ path: join(SHOTS, "console-alerts.png") });
   say({ csv, errors: logs.filter((l) => l.startsWith("pageerror") || l.startsWith("error")) });
 }, logs, async () => {
-  input.close();
+  close();
   await browser.close();
 });

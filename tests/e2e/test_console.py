@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from ops.broadcast import token_for
 from ops.js_clients import JsClients
 from pipelines.warehouse.sink import WarehouseWriter, sink_topics
-from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
 from streams.bus.consumer import Received
 from streams.contracts.base import Role
@@ -43,7 +43,7 @@ class Console:
     moderator: str
 
     def token(self, user: str, *roles: Role) -> str:
-        return issue(self.settings.auth.token_secret.get_secret_value(), user, list(roles or [Role.VIEWER]))
+        return token_for(self.settings, user, *roles)
 
     def call(self, method: str, path: str, token: str | None, json: Any = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -3,10 +3,8 @@
 // The token comes in the URL fragment (#token=...), never sent to a server but as a header.
 "use strict";
 
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
-const me = (() => { // the signed-in analyst, from the token's claims (shown, never trusted by the server)
-  try { return JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).sub; } catch (_) { return ""; }
-})();
+const token = session.token();
+const me = (session.claims() || {}).sub || ""; // shown, never trusted by the server
 const KINDS = ["ban", "unban", "timeout", "delete_message", "set_modes", "set_banned_terms", "approve_held",
   "deny_held", "add_moderator", "remove_moderator", "close_room", "approve_gift", "deny_gift", "platform_ban",
   "platform_unban", "ack_alert"];

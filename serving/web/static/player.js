@@ -5,9 +5,8 @@
   const streamId = decodeURIComponent(location.pathname.split("/").pop());
   const params = new URLSearchParams(location.search);
   const lowLatency = params.get("mode") !== "hls";
-  // The fragment's token (links from the demo), else this tab's signed-in session.
-  const token = new URLSearchParams(location.hash.slice(1)).get("token") || sessionStorage.getItem("token") || "";
-  if (token) sessionStorage.setItem("token", token);
+  // The fragment's token (links from the demo), else this tab's signed-in session (session.js).
+  const token = window.session.token();
   const auth = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
   const video = document.getElementById("video");
   const t0 = performance.now();
@@ -249,7 +248,7 @@
       queue.forEach((b) => { b.sid = sid; });
       mark("session");
       flush();
-      try { stats.me = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).sub; } catch (_) { /* no token */ }
+      stats.me = (window.session.claims() || {}).sub;
       room(info);
       wallet();
     } catch (err) {
