@@ -34,7 +34,19 @@ $(NODE_CLIENT): ops/node/package.json ops/node/package-lock.json
 	cp ops/node/package.json ops/node/package-lock.json .cache/node/
 	npm ci --prefix .cache/node --no-audit --no-fund --silent
 
-install: $(STAMP) $(NODE_CLIENT) ## install the locked Python environment (uv) and the npm test client, idempotent
+WEB_API := .cache/web/api/sdk.gen.ts
+WEB_PAGES := .cache/web/pages/home.js
+
+# The pages' API client, generated from the exported OpenAPI document, and the pages bundled with it
+# (a page calling an operation the document lacks fails the build).
+$(WEB_API): docs/openapi.json $(NODE_CLIENT)
+	.cache/node/node_modules/.bin/openapi-ts --silent --no-log-file -i ./docs/openapi.json -o .cache/web/api
+	@touch $(WEB_API)
+
+$(WEB_PAGES): $(WEB_API) ops/node/build_web.mjs $(wildcard serving/web/static/*.js)
+	NODE_MODULES=.cache/node/node_modules node ops/node/build_web.mjs .cache/web/api .cache/web/pages
+
+install: $(STAMP) $(NODE_CLIENT) $(WEB_PAGES) ## install the locked Python environment (uv), the npm packages and the pages' bundles, idempotent
 
 up: install ## start Kafka, ClickHouse, Redis, PostgreSQL on loopback; topics; migrations
 	$(PY) -m ops up
@@ -94,8 +106,9 @@ typecheck: install
 schemas: install ## export a JSON Schema per event to build/schemas/
 	$(PY) -m streams.contracts.schemas build/schemas
 
-openapi: install ## export the HTTP API's OpenAPI document to docs/openapi.json (a test keeps it current)
+openapi: $(STAMP) $(NODE_CLIENT) ## export the HTTP API's OpenAPI document to docs/openapi.json (a test keeps it current), then regenerate the pages' client
 	$(PY) -m serving.api.openapi > docs/openapi.json
+	$(MAKE) --no-print-directory $(WEB_PAGES)
 
 chaos: up ## SIGKILL and restart each part under load, invariants per fault (CHAOS_RUNS=3 for three runs in a row)
 	$(PY) -m ops.chaos --runs $${CHAOS_RUNS:-1} --load-s $${CHAOS_LOAD_S:-12}

@@ -31,6 +31,7 @@ from serving.api.creator_routes import router as creator_router
 from serving.api.fraud_routes import router as fraud_router
 from serving.api.idempotency import IdempotencyStore
 from serving.api.openapi import install as install_openapi
+from serving.api.openapi import operation_id
 from serving.api.ops_routes import router as ops_router
 from serving.api.room_routes import router as room_router
 from serving.api.routes import problem, router
@@ -209,7 +210,12 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             await redis.aclose()
             await pool.close()
 
-    app = FastAPI(title="live-platform API", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="live-platform API",
+        version="1",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.include_router(router)
     app.include_router(fraud_router)
     app.include_router(room_router)

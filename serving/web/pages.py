@@ -3,7 +3,8 @@
 
 ``?mode=hls`` plays the same stream as standard HLS (whole segments only).
 The player's scripts come from npm (hls.js, socket.io-client, locked in ops/node) via
-``make install``; our own script is ``static/player.js``.
+``make install``; our own, ``static/player.js``, is bundled there with the API client generated
+from docs/openapi.json (ops/node/build_web.mjs).
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ from streams.settings import REPO_ROOT
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
 NODE_MODULES = REPO_ROOT / ".cache" / "node" / "node_modules"
+# The pages' own scripts, bundled with the API client generated from docs/openapi.json (make).
+PAGES = REPO_ROOT / ".cache" / "web" / "pages"
 SCRIPTS = {
     "hls.min.js": NODE_MODULES / "hls.js" / "dist" / "hls.min.js",
     "socket.io.min.js": NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js",
-    "player.js": HERE / "static" / "player.js",
     "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
-    "console.js": HERE / "static" / "console.js",
-    "checkout.js": HERE / "static" / "checkout.js",
-    "session.js": HERE / "static" / "session.js",
-    "home.js": HERE / "static" / "home.js",
-    "studio.js": HERE / "static" / "studio.js",
-    "i18n.js": HERE / "static" / "i18n.js",
     "i18next.min.js": NODE_MODULES / "i18next" / "dist" / "umd" / "i18next.min.js",
+    "checkout.js": HERE / "static" / "checkout.js",
+    "i18n.js": HERE / "static" / "i18n.js",
+    **{
+        f"{page}.js{suffix}": PAGES / f"{page}.js{suffix}"
+        for page in ("home", "player", "studio", "console")
+        for suffix in ("", ".map")
+    },
 }
 CACHE = {"Cache-Control": "public, max-age=300"}
 LANGUAGES = frozenset({"en", "es"})
@@ -88,8 +91,9 @@ async def favicon() -> Response:
 async def script(name: str) -> FileResponse:
     path = SCRIPTS.get(name)
     if path is None or not path.exists():
-        raise NotFound(f"no script {name} (run make install for the npm ones)")
-    return FileResponse(path, media_type="text/javascript", headers=CACHE)
+        raise NotFound(f"no script {name} (make install builds the pages' and fetches the npm ones)")
+    kind = "application/json" if name.endswith(".map") else "text/javascript"
+    return FileResponse(path, media_type=kind, headers=CACHE)
 
 
 def page_headers(media_origin: str | None) -> dict[str, str]:

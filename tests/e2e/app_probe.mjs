@@ -35,18 +35,42 @@ await probe(async () => {
   await page.fill('#signup input[name="password"]', "correct horse battery");
   await page.click("#signup button");
   await wait(() => document.getElementById("me").textContent !== "");
+  // Signed out, the same name again is taken; a wrong password is refused; the right one signs in.
+  const refusal = async (form, password) => {
+    await page.evaluate(() => { document.getElementById("account-error").textContent = ""; });
+    await page.fill(`${form} input[name="username"]`, USERNAME);
+    await page.fill(`${form} input[name="password"]`, password);
+    await page.click(`${form} button`);
+    return (await wait(() => document.getElementById("account-error").textContent)).jsonValue();
+  };
+  await page.click("#signout");
+  const taken = await refusal("#signup", "another horse battery");
+  const wrong = await refusal("#signin", "not my password at all");
+  await page.fill('#signin input[name="password"]', "correct horse battery");
+  await page.click("#signin button");
+  await wait(() => document.getElementById("me").textContent !== "");
   const listed = await (await wait((id) => window.homeState.streams.find((s) => s.stream_id === id), STREAM_ID)).jsonValue();
   await page.screenshot({ path: join(SHOTS, "app-home.png") });
 
-  // Top up $5 through the sandbox provider; back home, the balance shows the coins.
+  // Top up: an amount of zero, or not a whole number of cents, is refused on the page; then $5
+  // through the sandbox provider, and back home the balance shows the coins.
   await page.click("#topup");
+  const amountRefused = async (other) => {
+    await page.evaluate(() => { document.getElementById("topup-error").textContent = ""; });
+    await page.fill('#buy input[name="other"]', other);
+    await page.click("#buy button");
+    return (await wait(() => document.getElementById("topup-error").textContent)).jsonValue();
+  };
+  const zero = await amountRefused("0");
+  const fractional = await amountRefused("2.555");
+  await page.fill('#buy input[name="other"]', "");
   await page.click("#buy button");
   await page.waitForURL(/\/sandbox\/checkout\//, { timeout: 15000 });
   await page.screenshot({ path: join(SHOTS, "app-checkout.png") });
   await page.click("#pay");
   await page.waitForURL((url) => url.pathname === "/", { timeout: 15000 });
   const balance = await (await wait(() => window.homeState.balance > 0 && window.homeState.balance)).jsonValue();
-  say({ weak, listed, balance });
+  say({ weak, taken, wrong, zero, fractional, listed, balance });
 
   // The creator watches their studio (another browser context: their own session).
   const studio = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();

@@ -61,6 +61,10 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
             }
             home = steps.read()
             assert home["weak"] == "the password needs at least 10 characters"
+            assert home["taken"] == f"the username {viewer!r} is taken"
+            assert home["wrong"] == "wrong username or password"
+            assert home["zero"] == "amount_cents: Input should be greater than 0"
+            assert home["fractional"] == "amount_cents: Input should be a valid integer"
             assert home["listed"]["creator_id"] == stream["creator_id"]
             assert home["balance"] == 500 * settings.money.coins_per_usd // 100  # $5 through the sandbox
 

@@ -1,7 +1,8 @@
 // The trust-and-safety console: the hold queue live over Socket.IO (/console), alerts, a user's
 // history, the audit trail and charts, all from /v1/console (analysts and admins only).
 // The token comes in the URL fragment (#token=...), never sent to a server but as a header.
-"use strict";
+import { acknowledge, alerts, auditCsv, auditTrail, banUser, charts, decideChat, decideGift, liftPlatformBan, queue, timeoutUser, userView } from "platform-api";
+import { call, session } from "./session.js";
 
 const token = session.token();
 const me = (session.claims() || {}).sub || ""; // shown, never trusted by the server
@@ -22,28 +23,14 @@ function status(text, error = false) {
   if (error) state.lastError = text;
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, {
-    ...options,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(options.headers || {}) },
-  });
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail || detail; } catch (_) { /* not problem+json */ }
-    const error = new Error(detail);
-    error.status = response.status;
-    throw error;
-  }
-  return response.headers.get("content-type")?.includes("json") ? response.json() : response.text();
-}
-
+// A filter form's fields as query parameters (the empty ones left out).
 function query(form) {
-  const params = new URLSearchParams();
+  const params = {};
   for (const [name, value] of new FormData(form)) {
     if (!value) continue;
-    params.set(name, form.elements[name].type === "datetime-local" ? new Date(value).toISOString() : value);
+    params[name] = form.elements[name].type === "datetime-local" ? new Date(value).toISOString() : value;
   }
-  return params.toString();
+  return params;
 }
 
 // -- tabs ----------------------------------------------------------------------------------
@@ -57,7 +44,7 @@ document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click
 
 // -- the queue -----------------------------------------------------------------------------
 async function loadQueue() {
-  const body = await api("/v1/console/queue?limit=200");
+  const body = await call(queue({ query: { limit: 200 } }));
   state.items = body.items;
   state.selected = Math.min(state.selected, Math.max(0, state.items.length - 1));
   renderQueue();
@@ -91,14 +78,15 @@ async function act(action) {
   if (!item || state.decided[item.id]) return;
   try {
     if (action === "timeout" || action === "ban") {
-      const path = `/v1/console/users/${encodeURIComponent(item.user_id)}/${action}`;
-      const body = action === "timeout" ? { room_id: item.room_id, duration_s: 600, reason: "from the hold queue" }
-        : { room_id: item.room_id, reason: "from the hold queue" };
-      await api(path, { method: "POST", body: JSON.stringify(body) });
+      const path = { user_id: item.user_id };
+      const reason = "from the hold queue";
+      await call(action === "timeout" ? timeoutUser({ path, body: { room_id: item.room_id, duration_s: 600, reason } })
+        : banUser({ path, body: { room_id: item.room_id, reason } }));
       status(`${item.user_id} ${action === "ban" ? "banned" : "timed out"} in ${item.room_id}`);
       return;
     }
-    await api(`/v1/console/queue/${item.kind}/${item.id}/${action}`, { method: "POST" });
+    await call(item.kind === "chat" ? decideChat({ path: { message_id: item.id, decision: action } })
+      : decideGift({ path: { gift_id: item.id, decision: action } }));
     settle(item.id, `${action === "approve" ? "approved" : action === "deny" ? "denied" : "deleted"} by you`);
     status(`${item.kind} ${item.id.slice(0, 8)}: ${action}`);
   } catch (e) {
@@ -146,7 +134,7 @@ socket.on("decided", (note) => {
 
 // -- alerts --------------------------------------------------------------------------------
 async function loadAlerts() {
-  const body = await api(`/v1/console/alerts?${query($("alert-filter"))}`);
+  const body = await call(alerts({ query: query($("alert-filter")) }));
   $("alert-rows").innerHTML = body.items.map((a) => `<tr data-alert="${esc(a.alert_id)}">
     <td>${when(a.occurred_at)}</td><td>${esc(a.source)}${a.shadow ? " (shadow)" : ""}</td><td>${esc(a.rule)}</td>
     <td>${esc(a.room_id || a.subject_id)}</td><td>${a.observed} / ${a.threshold}</td><td>${esc(a.detail)}</td>
@@ -157,7 +145,7 @@ $("alert-rows").addEventListener("click", async (event) => {
   const id = event.target.dataset.ack;
   if (!id) return;
   const note = prompt("Note for this acknowledgement") ?? "";
-  try { await api(`/v1/console/alerts/${encodeURIComponent(id)}/ack`, { method: "POST", body: JSON.stringify({ note }) }); await loadAlerts(); }
+  try { await call(acknowledge({ path: { alert_id: id }, body: { note } })); await loadAlerts(); }
   catch (e) { status(e.message, true); }
 });
 
@@ -171,7 +159,7 @@ async function openUser(userId) {
   show("user");
   $("user-form").elements.user_id.value = userId;
   try {
-    const u = await api(`/v1/console/users/${encodeURIComponent(userId)}`);
+    const u = await call(userView({ path: { user_id: userId } }));
     $("user-view").innerHTML = `<h3>${esc(u.user_id)} ${u.platform_banned ? "· banned from the platform" : ""}</h3>
       <h3>Messages</h3>${table(u.messages, ["occurred_at", "room_id", "event_type", "text", "reason", "score"])}
       <h3>Moderation</h3>${table(u.moderation, ["occurred_at", "room_id", "kind", "actor_id", "reason"])}
@@ -185,8 +173,8 @@ async function platformBan(ban) {
   const userId = $("user-form").elements.user_id.value;
   if (!userId) return;
   try {
-    const path = `/v1/console/users/${encodeURIComponent(userId)}/ban`;
-    await api(path, ban ? { method: "POST", body: JSON.stringify({ reason: prompt("Reason") ?? "" }) } : { method: "DELETE" });
+    const path = { user_id: userId };
+    await call(ban ? banUser({ path, body: { reason: prompt("Reason") ?? "" } }) : liftPlatformBan({ path }));
     status(`${userId}: ${ban ? "banned from the platform" : "platform ban lifted"}`);
     await openUser(userId);
   } catch (e) { status(e.message, true); }
@@ -197,14 +185,14 @@ $("platform-unban").addEventListener("click", () => platformBan(false));
 // -- the audit trail -----------------------------------------------------------------------
 $("audit-filter").elements.kind.innerHTML += KINDS.map((k) => `<option>${k}</option>`).join("");
 async function loadAudit() {
-  const body = await api(`/v1/console/audit?${query($("audit-filter"))}`);
+  const body = await call(auditTrail({ query: query($("audit-filter")) }));
   $("audit-rows").innerHTML = body.items.map((r) => `<tr><td>${when(r.occurred_at)}</td><td>${esc(r.kind)}</td>
     <td>${esc(r.room_id)}</td><td>${esc(r.actor_id)} (${esc(r.actor_role)})</td><td>${esc(r.target_user_id)}</td><td>${esc(r.reason)}</td></tr>`).join("");
 }
 $("audit-filter").addEventListener("submit", (e) => { e.preventDefault(); loadAudit().catch((x) => status(x.message, true)); });
 $("audit-csv").addEventListener("click", async () => {
   try {
-    const csv = await api(`/v1/console/audit.csv?${query($("audit-filter"))}`);
+    const csv = await call(auditCsv({ query: query($("audit-filter")), parseAs: "text" }));
     const link = document.createElement("a");
     link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
     link.download = "audit.csv";
@@ -220,7 +208,7 @@ function chart(id, config) {
   state.charts[id] = new Chart($(id), { ...config, options: { maintainAspectRatio: false, animation: false, ...(config.options || {}) } });
 }
 async function loadCharts() {
-  const c = await api("/v1/console/charts?hours=24");
+  const c = await call(charts({ query: { hours: 24 } }));
   chart("chart-holds", { type: "line", data: { labels: c.holds_per_minute.map((r) => new Date(r.minute).toLocaleTimeString()),
     datasets: [{ label: "holds per minute", data: c.holds_per_minute.map((r) => r.holds) }] } });
   const hours = [...new Set(c.actions_per_hour.map((r) => r.hour))];

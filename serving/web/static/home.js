@@ -1,5 +1,7 @@
 // The home page: sign in or up, top up, and the streams live now (refreshed every 5 s).
-"use strict";
+import { balance, liveNow, signin, signup } from "platform-api";
+import { call, session } from "./session.js";
+
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 window.homeState = { streams: [], balance: null };
@@ -16,7 +18,7 @@ function render() {
 
 async function refreshBalance() {
   try {
-    const b = await session.api("GET", "/v1/wallet/balance");
+    const b = await call(balance());
     window.homeState.balance = b.available;
     $("balance").textContent = i18n.t("home.coins", { count: b.available.toLocaleString() }, `${b.available} coins`);
   } catch (e) { $("balance").textContent = ""; }
@@ -24,7 +26,7 @@ async function refreshBalance() {
 
 async function refreshStreams() {
   try {
-    const { items } = await session.api("GET", "/v1/streams/live");
+    const { items } = await call(liveNow());
     window.homeState.streams = items;
     $("empty").hidden = items.length > 0;
     $("streams").innerHTML = items.map((s) => `<a class="stream" href="${esc(s.watch_url)}" data-stream="${esc(s.stream_id)}">
@@ -34,24 +36,33 @@ async function refreshStreams() {
   } catch (e) { $("empty").hidden = false; $("empty").textContent = i18n.t("home.cannot_list", { reason: e.message }); }
 }
 
-async function account(form, path, body) {
+async function account(form, operation, body) {
   $("account-error").textContent = "";
   try {
-    const made = await session.api("POST", path, body);
+    const made = await call(operation({ body }));
     session.save(made.token);
     form.reset();
     render();
   } catch (e) { $("account-error").textContent = e.message; }
 }
 $("signin").addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(e.target);
-  account(e.target, "/v1/auth/signin", { username: f.get("username"), password: f.get("password") }); });
+  account(e.target, signin, { username: f.get("username"), password: f.get("password") }); });
 $("signup").addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(e.target);
-  account(e.target, "/v1/auth/signup", { username: f.get("username"), password: f.get("password"), role: f.get("role") }); });
+  account(e.target, signup, { username: f.get("username"), password: f.get("password"), role: f.get("role") }); });
 $("signout").addEventListener("click", () => { session.signOut(); render(); });
 $("topup").addEventListener("click", () => { $("topup-form").hidden = !$("topup-form").hidden; });
+// Dollars as typed, to cents by their digits (no float rounding). What is not a whole number of
+// cents, or not a number, goes to the API as it is, and its answer says why it is refused.
+function cents(dollars) {
+  const exact = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/.exec(dollars);
+  return exact ? Number(exact[1]) * 100 + Number((exact[2] || "").padEnd(2, "0")) : Number(dollars) * 100;
+}
 $("buy").addEventListener("submit", async (e) => {
   e.preventDefault();
-  try { await session.topUp(Number(new FormData(e.target).get("amount_cents")), "/"); }
+  $("topup-error").textContent = "";
+  const form = new FormData(e.target);
+  const other = form.get("other").trim();
+  try { await session.topUp(other ? cents(other) : Number(form.get("amount_cents")), "/"); }
   catch (err) { $("topup-error").textContent = err.message; }
 });
 // A thumbnail not there yet (the first seconds on air) is hidden, not shown broken.

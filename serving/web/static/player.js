@@ -1,13 +1,14 @@
 // The reference player: hls.js with live catch-up, the room's chat, QoS beacons (CMCD v2 names).
 // Token: the page's fragment (#token=…), never sent to the server in a URL.
+import { balance, catalog as giftCatalog, newSession, playback, qos, sendGift } from "platform-api";
+import { call, idempotent, session } from "./session.js";
+
 (function () {
-  "use strict";
   const streamId = decodeURIComponent(location.pathname.split("/").pop());
   const params = new URLSearchParams(location.search);
   const lowLatency = params.get("mode") !== "hls";
   // The fragment's token (links from the demo), else this tab's signed-in session (session.js).
-  const token = window.session.token();
-  const auth = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
+  const token = session.token();
   const video = document.getElementById("video");
   const t0 = performance.now();
   const stats = { mode: lowLatency ? "llhls" : "hls", startup_ms: null, latency_s: [], stalls: 0, stall_ms: 0,
@@ -15,12 +16,6 @@
   window.playerStats = stats;
   stats.timeline = {};
   const mark = (what) => { if (!(what in stats.timeline)) stats.timeline[what] = Math.round(performance.now() - t0); };
-
-  async function api(method, path, body) {
-    const r = await fetch(path, { method, headers: auth, body: body ? JSON.stringify(body) : undefined, keepalive: true });
-    if (!r.ok) throw new Error(method + " " + path + ": " + r.status + " " + (await r.text()));
-    return r.status === 204 ? null : r.json();
-  }
 
   // --- QoS beacons --------------------------------------------------------------------------
   let sid = null, sn = 0, queue = [], hls = null;
@@ -52,7 +47,7 @@
   async function flush() {
     if (!queue.length || !sid) return;
     const batch = queue; queue = [];
-    try { await api("POST", "/v1/qos", { beacons: batch }); stats.beacons_sent += batch.length; }
+    try { await call(qos({ body: { beacons: batch }, keepalive: true })); stats.beacons_sent += batch.length; }
     catch (err) { stats.beacons_failed += batch.length; stats.errors.push(String(err)); }
   }
   function tick() {
@@ -156,15 +151,10 @@
     document.getElementById("balance").textContent = Number(available).toLocaleString();
   }
   async function wallet() {
-    try { showBalance((await api("GET", "/v1/wallet/balance")).available); } catch (err) { stats.errors.push(String(err)); }
+    try { showBalance((await call(balance())).available); } catch (err) { stats.errors.push(String(err)); }
     document.getElementById("topup").addEventListener("click", async () => {
-      try {
-        const made = await fetch("/v1/wallet/topups", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
-          body: JSON.stringify({ amount_cents: 500, payment_instrument_id: "sandbox-card" }) });
-        const body = await made.json();
-        if (!made.ok) { say(tr("watch.topup_refused", { reason: body.detail }, "top-up refused: " + body.detail), "refused"); return; }
-        location.href = `/sandbox/checkout/${body.topup_id}?amount_cents=500&return=${encodeURIComponent(location.pathname)}`;
-      } catch (err) { say(tr("watch.topup_refused", { reason: String(err) }, "top-up failed: " + err), "refused"); }
+      try { await session.topUp(500, location.pathname); }
+      catch (err) { say(tr("watch.topup_refused", { reason: err.message }, "top-up refused: " + err.message), "refused"); }
     });
   }
   function room(info) {
@@ -217,16 +207,15 @@
     catalog(info);
   }
   async function catalog(info) {
-    const { items } = await api("GET", "/v1/gifts/catalog");
+    const { items } = await call(giftCatalog());
     const box = document.getElementById("gifts");
     for (const item of items) {
       const b = document.createElement("button"); b.dataset.sku = item.sku; b.textContent = `🎁 ${item.sku} · ${item.coins}`;
       b.addEventListener("click", async () => {
         try {
-          const r = await fetch("/v1/gifts", { method: "POST", headers: Object.assign({ "Idempotency-Key": crypto.randomUUID() }, auth),
-            body: JSON.stringify({ creator_id: info.creator_id, room_id: info.room_id, gift_sku: item.sku, quantity: 1 }) });
-          if (!r.ok) { const detail = (await r.json()).detail; say(tr("watch.gift_refused", { reason: detail }, "gift refused: " + detail), "refused"); }
-        } catch (err) { say(tr("watch.gift_refused", { reason: String(err) }, "gift failed: " + err), "refused"); }
+          await call(sendGift({ body: { creator_id: info.creator_id, room_id: info.room_id, gift_sku: item.sku, quantity: 1 },
+            headers: idempotent() }));
+        } catch (err) { say(tr("watch.gift_refused", { reason: err.message }, "gift refused: " + err.message), "refused"); }
       });
       box.appendChild(b);
     }
@@ -239,16 +228,16 @@
       // Standard HLS gets playlists without the low-latency tags (hls.js would otherwise still
       // use blocking reload, with a budget shorter than a segment).
       play(document.body.dataset.origin + "/live/" + encodeURIComponent(streamId) + "/master.m3u8" + (lowLatency ? "" : "?ll=0"));
-      const [info, session] = await Promise.all([
-        api("GET", "/v1/streams/" + encodeURIComponent(streamId) + "/playback"),
-        api("POST", "/v1/playback/sessions", { stream_id: streamId }),
+      const [info, started] = await Promise.all([
+        call(playback({ path: { stream_id: streamId } })),
+        call(newSession({ body: { stream_id: streamId } })),
       ]);
-      sid = session.sid;
+      sid = started.sid;
       stats.sid = sid;
       queue.forEach((b) => { b.sid = sid; });
       mark("session");
       flush();
-      stats.me = (window.session.claims() || {}).sub;
+      stats.me = (session.claims() || {}).sub;
       room(info);
       wallet();
     } catch (err) {

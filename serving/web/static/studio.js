@@ -2,7 +2,9 @@
 // while on air the room live (viewers, chat per minute, gifts and coins within a second, over
 // Socket.IO) with the warehouse's figures every 5 s (QoE, earnings per day), moderation on
 // every chat line, and the statements finance wrote.
-"use strict";
+import { ban, deleteMessage, goLive as openStream, openRoom, revokeKey, statementFile, statements as listStatements, studio, timeout } from "platform-api";
+import { call, session } from "./session.js";
+
 const $ = (id) => document.getElementById(id);
 const claims = session.claims();
 const me = claims ? claims.sub : "";
@@ -16,9 +18,9 @@ function error(e) { $("error").textContent = e ? e.message || String(e) : ""; }
 async function goLive(title) {
   error();
   try {
-    try { await session.api("POST", "/v1/rooms", { room_id: room, title }); }
+    try { await call(openRoom({ body: { room_id: room, title } })); }
     catch (e) { if (e.status !== 409) throw e; } // opened before
-    state.stream = await session.api("POST", "/v1/streams", { room_id: room });
+    state.stream = await call(openStream({ body: { room_id: room } }));
     showKey();
     join();
   } catch (e) { error(e); }
@@ -36,8 +38,8 @@ $("room-form").addEventListener("submit", (e) => { e.preventDefault(); goLive(ne
 $("reveal").addEventListener("click", () => { $("key").textContent = state.stream.stream_key; $("srt").textContent = state.stream.srt_url; });
 $("rotate").addEventListener("click", async () => {
   try {
-    await session.api("DELETE", `/v1/streams/${state.stream.stream_id}/key`);
-    state.stream = await session.api("POST", "/v1/streams", { room_id: room });
+    await call(revokeKey({ path: { stream_id: state.stream.stream_id } }));
+    state.stream = await call(openStream({ body: { room_id: room } }));
     showKey();
   } catch (e) { error(e); }
 });
@@ -67,11 +69,11 @@ function line(m) {
   }
   $("chat").appendChild(p); $("chat").scrollTop = $("chat").scrollHeight;
 }
-async function del(m) { try { await session.api("DELETE", `/v1/rooms/${room}/messages/${m.message_id}`); } catch (e) { error(e); } }
+async function del(m) { try { await call(deleteMessage({ path: { room_id: room, message_id: m.message_id } })); } catch (e) { error(e); } }
 async function restrict(m, seconds) {
   try {
-    if (seconds) await session.api("POST", `/v1/rooms/${room}/timeouts`, { user_id: m.user_id, duration_s: seconds });
-    else await session.api("POST", `/v1/rooms/${room}/bans`, { user_id: m.user_id });
+    if (seconds) await call(timeout({ path: { room_id: room }, body: { user_id: m.user_id, duration_s: seconds } }));
+    else await call(ban({ path: { room_id: room }, body: { user_id: m.user_id } }));
   } catch (e) { error(e); }
 }
 setInterval(() => {
@@ -83,8 +85,8 @@ setInterval(() => {
 // -- the warehouse's figures ----------------------------------------------------------------
 async function figures() {
   try {
-    const q = state.stream ? `?stream_id=${encodeURIComponent(state.stream.stream_id)}&minutes=10` : "";
-    const s = await session.api("GET", `/v1/creators/${encodeURIComponent(me)}/studio${q}`);
+    const query = state.stream ? { stream_id: state.stream.stream_id, minutes: 10 } : {};
+    const s = await call(studio({ path: { creator_id: me }, query }));
     if (!state.stream && s.streams.length) { // a stream opened before: its room, live
       state.stream = s.streams.find((x) => x.room_id === room) || s.streams[0];
       room = state.stream.room_id;
@@ -105,19 +107,20 @@ async function figures() {
 }
 async function statements() {
   try {
-    const { items } = await session.api("GET", `/v1/creators/${encodeURIComponent(me)}/statements`);
+    const { items } = await call(listStatements({ path: { creator_id: me } }));
     state.statements = items;
-    $("statements").innerHTML = items.map((s) => `<tr><td>${s.day}</td><td><button data-href="${s.csv}">CSV</button> <button data-href="${s.parquet}">Parquet</button></td></tr>`).join("")
+    $("statements").innerHTML = items.map((s) => `<tr><td>${s.day}</td><td><button data-day="${s.day}" data-fmt="csv">CSV</button> <button data-day="${s.day}" data-fmt="parquet">Parquet</button></td></tr>`).join("")
       || "<tr><td class='muted'>none yet: the payout job writes one per paid day</td></tr>";
   } catch (e) { error(e); }
 }
 $("statements").addEventListener("click", async (e) => {
-  const href = e.target.dataset.href;
-  if (!href) return;
-  const r = await fetch(href, { headers: { Authorization: `Bearer ${session.token()}` } });
-  if (!r.ok) { error(new Error((await r.json()).detail)); return; }
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(await r.blob()); link.download = href.split("/").pop(); link.click();
+  const { day, fmt } = e.target.dataset;
+  if (!day) return;
+  try {
+    const file = await call(statementFile({ path: { creator_id: me, day, fmt }, parseAs: "blob" }));
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(file); link.download = `${day}.${fmt}`; link.click();
+  } catch (err) { error(err); }
 });
 
 if (!claims || !claims.roles.includes("creator")) {
