@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.telemetry import describe as describe_cost
-from bench.telemetry import telemetry_cost, telemetry_env
+from bench.telemetry import describe_sampled, sampled, sampled_cost, telemetry_cost, telemetry_env
 from ops.js_clients import NODE_MODULES
 from ops.load import Load, Proc, drive, free_port, launch, plan, stop, wait_http, wait_port
 from ops.otlp import otlp_receiver
@@ -39,6 +39,7 @@ LOAD = Load(
 )
 REFERENCE_SERVER = Path(__file__).with_name("node") / "reference_server.mjs"
 RESULTS = REPO_ROOT / "bench" / "results" / "fanout.json"
+PROFILES = REPO_ROOT / ".cache" / "bench" / "profiles" / "fanout"
 
 
 def service_proc(settings: Settings, name: str) -> Proc | None:
@@ -47,7 +48,11 @@ def service_proc(settings: Settings, name: str) -> Proc | None:
     return None if pid is None else Proc(name, pid)
 
 
-def platform_run(settings: Settings, run: str, python: str, telemetry: dict[str, str]) -> dict[str, Any]:
+def platform_run(
+    settings: Settings, run: str, python: str, telemetry: dict[str, str], profiles: Path | None = None
+) -> dict[str, Any]:
+    """Our stack under the load. With ``profiles``, py-spy samples the worker and the gateways
+    throughout, for telemetry's share of their CPU."""
     app_id = f"bench-fanout-{run}"
     start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
     worker = launch(
@@ -74,7 +79,11 @@ def platform_run(settings: Settings, run: str, python: str, telemetry: dict[str,
             *procs,
             *(p for p in (service_proc(settings, "kafka"), service_proc(settings, "redis")) if p),
         ]
-        return drive(config, "platform", measured)
+        if profiles is None:
+            return drive(config, "platform", measured)
+        with sampled({p.name: p.pid for p in procs}, profiles) as recorded:
+            result = drive(config, "platform", measured)
+        return {**result, "telemetry_sampled": sampled_cost(cpu_us_per_delivery(result), recorded)}
     finally:
         stop(procs)
 
@@ -127,6 +136,10 @@ def main() -> None:
         reference = reference_run(settings, run)
         # The same load with metrics and tracing off, for their cost (same run, same machine).
         bare = platform_run(settings, f"{run}off", sys.executable, telemetry_env(False, endpoint))
+        print("the platform once more, telemetry on, sampled by py-spy ...", flush=True)
+        profiled = platform_run(
+            settings, f"{run}spy", sys.executable, telemetry_env(True, endpoint), PROFILES
+        )
         exported = len(spans)
     cost = telemetry_cost(
         [cpu_us_per_delivery(ours)],
@@ -134,7 +147,9 @@ def main() -> None:
         "delivery (worker, gateways, Kafka, Redis; µs)",
         exported,
     )
+    cost["sampled"] = profiled["telemetry_sampled"]
     print(describe_cost(cost), flush=True)
+    print(describe_sampled(cost["sampled"]), flush=True)
     figures = {
         "quick": QUICK,
         "clients": ours["clients"],

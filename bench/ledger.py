@@ -22,7 +22,9 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,7 +33,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.telemetry import describe as describe_cost
-from bench.telemetry import telemetry_cost, telemetry_env
+from bench.telemetry import describe_sampled, sampled, sampled_cost, telemetry_cost, telemetry_env
 from ops.otlp import otlp_receiver
 from ops.processes import ProcessFiles, tree_cpu_seconds
 from ops.seed import fund_wallets, live_room, open_rooms_async
@@ -59,6 +61,7 @@ CREATORS = 50
 BATCH = 1_000
 WORKERS = 2  # settlement workers, each owning the senders of its Kafka partitions
 RESULTS = REPO_ROOT / "bench" / "results" / "ledger.json"
+PROFILES = REPO_ROOT / ".cache" / "bench" / "profiles" / "ledger"
 
 
 def gifts(run: str, n: int, rng: random.Random) -> list[GiftRequest]:
@@ -174,9 +177,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def end_to_end(settings: Settings, telemetry: dict[str, str]) -> dict[str, Any]:
+async def end_to_end(
+    settings: Settings, telemetry: dict[str, str], profiles: Path | None = None
+) -> dict[str, Any]:
     """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes, the API and
-    the worker run with ``telemetry`` in their environment."""
+    the worker run with ``telemetry`` in their environment. With ``profiles``, py-spy samples the
+    API and the worker over the measured window, for telemetry's share of their CPU."""
     run = uuid.uuid4().hex[:6]
     app_id = f"bench-e2e-{run}"
     start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
@@ -298,20 +304,27 @@ async def end_to_end(settings: Settings, telemetry: dict[str, str]) -> dict[str,
             processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
             cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
             cpu_before["load generator"] = time.process_time()
-            first = time.monotonic()
-            await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
-            accepted_s = time.monotonic() - first
-            deadline = time.monotonic() + 180
-            while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            cpu_after = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
+            spied = {"api": api.pid, "worker": worker.pid}
+            spying: AbstractContextManager[dict[str, Path]] = (
+                sampled(spied, profiles) if profiles else nullcontext({})
+            )
+            with spying as recorded:
+                first = time.monotonic()
+                await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
+                accepted_s = time.monotonic() - first
+                deadline = time.monotonic() + 180
+                while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                cpu_after = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
             cpu_after["load generator"] = time.process_time()
         done = [g for g in sent_at if g in settled_at]
         cpu_us = {name: round((cpu_after[name] - cpu_before[name]) / len(done) * 1e6) for name in cpu_before}
         print("CPU per gift: " + ", ".join(f"{name} {us:,} µs" for name, us in cpu_us.items()), flush=True)
         latencies = sorted((settled_at[g] - sent_at[g]) * 1000 for g in done)
         last = max(settled_at[g] for g in done)
+        sampled_figures = {"telemetry_sampled": sampled_cost(cpu_us, recorded)} if recorded else {}
         return {
+            **sampled_figures,
             "e2e_gifts": len(done),
             "e2e_gifts_per_s": round(len(done) / (last - first)),
             "api_accepted_per_s": round(len(sent_at) / accepted_s),
@@ -340,6 +353,8 @@ def main() -> int:
         runs = [
             (on, asyncio.run(end_to_end(settings, telemetry_env(on, endpoint)))) for on in TELEMETRY_ORDER
         ]
+        print("end to end once more, telemetry on, sampled by py-spy ...", flush=True)
+        profiled = asyncio.run(end_to_end(settings, telemetry_env(True, endpoint), PROFILES))
         exported = len(spans)
     e2e = next(run for on, run in runs if on)
     print(
@@ -354,8 +369,10 @@ def main() -> int:
         "gift (API, worker, Kafka, PostgreSQL, Redis; µs)",
         exported,
     )
+    cost["sampled"] = profiled["telemetry_sampled"]
     result["telemetry_cost"] = cost
     print(describe_cost(cost), flush=True)
+    print(describe_sampled(cost["sampled"]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -3,15 +3,41 @@
 A benchmark runs the same work with telemetry on (metrics recorded, trace context propagated,
 every span exported over OTLP/HTTP to ``ops.otlp``'s receiver) and off (``OBSERVE_TELEMETRY=false``)
 in the same run, and reports the ratio of the platform processes' CPU per unit of work.
+
+On a shared 2-core machine that ratio moves by as much as the effect (the load generator, the
+same code on both sides, moves by 5-8 % between runs). So each benchmark also measures the cost
+inside the processes, in one more run with telemetry on: py-spy samples the Python processes
+without pausing them, and the share of their busy samples whose stack is in telemetry code
+(OpenTelemetry, prometheus-client, sentry-sdk and our own glue), times each one's CPU per unit,
+is telemetry's CPU per unit. That figure does not depend on what else the machine runs.
 """
 
 from __future__ import annotations
 
+import signal
 import statistics
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 TARGET_ADDED_PCT = 3.0
 LOAD_GENERATORS = ("load generator", "load-generator")
+PY_SPY = Path(sys.executable).with_name("py-spy")
+SAMPLES_PER_S = 200
+# Where a stack frame is telemetry's: the libraries and the platform's own metrics and tracing.
+TELEMETRY_CODE = (
+    "/opentelemetry/",
+    "/prometheus_client/",
+    "/sentry_sdk/",
+    "streams/tracing.py",
+    "streams/telemetry.py",
+    "streams/metrics.py",
+    "serving/metrics.py",
+    "pipelines/warehouse/metrics.py",
+)
 
 
 def telemetry_env(on: bool, otlp_endpoint: str) -> dict[str, str]:
@@ -53,4 +79,85 @@ def describe(cost: dict[str, Any]) -> str:
         f"telemetry cost: {cost['added_pct']:+.1f} % CPU per {cost['unit']} with metrics and tracing on "
         f"(on {cost['on']}, off {cost['off']}; target at most +{cost['target_added_pct']:.0f} %), "
         f"by process {cost['ratio_by_process']}, {cost['spans_exported']:,} spans exported"
+    )
+
+
+@contextmanager
+def sampled(pids: dict[str, int], folder: Path) -> Iterator[dict[str, Path]]:
+    """py-spy records each process (and its children) for the block's duration, without pausing
+    it (--nonblocking), as collapsed stacks with full file names: one file per name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    profiles = {name: folder / f"{name}.txt" for name in pids}
+    spies = [
+        subprocess.Popen(
+            [
+                str(PY_SPY),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                str(SAMPLES_PER_S),
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--subprocesses",
+                "--output",
+                str(profiles[name]),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+    try:
+        yield profiles
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for spy in spies:
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+
+
+def telemetry_share(profile: Path) -> dict[str, Any]:
+    """Busy samples in a collapsed-stacks file, and the share whose stack is in telemetry code."""
+    samples = in_telemetry = 0
+    for line in profile.read_text().splitlines() if profile.exists() else []:
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples += int(count)
+        if any(code in stack for code in TELEMETRY_CODE):
+            in_telemetry += int(count)
+    return {
+        "samples": samples,
+        "in_telemetry": in_telemetry,
+        "share_pct": round(100 * in_telemetry / max(samples, 1), 2),
+    }
+
+
+def sampled_cost(cpu_us: Mapping[str, float], profiles: Mapping[str, Path]) -> dict[str, Any]:
+    """Telemetry's CPU per unit of work, from the sampled processes' shares, as a percentage
+    added to the platform's CPU per unit without it (the load generator left out)."""
+    shares = {name: telemetry_share(path) for name, path in profiles.items()}
+    telemetry_us = sum(cpu_us[name] * share["share_pct"] / 100 for name, share in shares.items())
+    platform_us = sum(us for name, us in cpu_us.items() if name not in LOAD_GENERATORS)
+    return {
+        "method": f"py-spy, {SAMPLES_PER_S} samples/s, one run with telemetry on",
+        "telemetry_us_per_unit": round(telemetry_us, 1),
+        "platform_us_per_unit": round(platform_us, 1),
+        "added_pct": round(100 * telemetry_us / max(platform_us - telemetry_us, 1e-9), 2),
+        "target_added_pct": TARGET_ADDED_PCT,
+        "by_process": shares,
+    }
+
+
+def describe_sampled(cost: dict[str, Any]) -> str:
+    shares = ", ".join(f"{name} {share['share_pct']} %" for name, share in cost["by_process"].items())
+    return (
+        f"telemetry cost, sampled in process: {cost['added_pct']:+.2f} % CPU per unit "
+        f"({cost['telemetry_us_per_unit']} of {cost['platform_us_per_unit']} µs; share of busy samples: "
+        f"{shares}; target at most +{cost['target_added_pct']:.0f} %)"
     )
