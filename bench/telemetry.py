@@ -8,12 +8,14 @@ On a shared 2-core machine that ratio moves by as much as the effect (the load g
 same code on both sides, moves by 5-8 % between runs). So each benchmark also measures the cost
 inside the processes, in one more run with telemetry on: py-spy samples the Python processes
 without pausing them, and the share of their busy samples whose stack is in telemetry code
-(OpenTelemetry, prometheus-client, sentry-sdk and our own glue), times each one's CPU per unit,
+(OpenTelemetry, FastAPI's telemetry, prometheus-client, sentry-sdk and our own glue; see
+:func:`in_telemetry_code`), times each one's CPU per unit,
 is telemetry's CPU per unit. That figure does not depend on what else the machine runs.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 import statistics
 import subprocess
@@ -26,12 +28,15 @@ from typing import Any
 TARGET_ADDED_PCT = 3.0
 LOAD_GENERATORS = ("load generator", "load-generator")
 PY_SPY = Path(sys.executable).with_name("py-spy")
+FRAME = re.compile(r" \(([^;()]+):\d+\)")
+STDLIB = re.compile(r"/lib/python3\.\d+/(?!site-packages/)")
 SAMPLES_PER_S = 200
 # Where a stack frame is telemetry's: the libraries and the platform's own metrics and tracing.
 TELEMETRY_CODE = (
     "/opentelemetry/",
     "/prometheus_client/",
     "/sentry_sdk/",
+    "/fastapi/telemetry/",
     "streams/tracing.py",
     "streams/telemetry.py",
     "streams/metrics.py",
@@ -121,6 +126,16 @@ def sampled(pids: dict[str, int], folder: Path) -> Iterator[dict[str, Path]]:
                 spy.kill()
 
 
+def in_telemetry_code(stack: str) -> bool:
+    """A sample is telemetry's when the innermost frame outside the standard library is in
+    telemetry code (recording a metric, starting a span), or when its thread runs telemetry
+    code from the start (the span exporter's). A wrapper that only awaits the app, such as
+    FastAPI's own telemetry middleware, does not make the app's work telemetry's."""
+    paths = [m.group(1) for m in FRAME.finditer(stack)]
+    ours = [path for path in paths if not path.startswith("<") and not STDLIB.search(path)]
+    return bool(ours) and any(code in path for path in (ours[-1], ours[0]) for code in TELEMETRY_CODE)
+
+
 def telemetry_share(profile: Path) -> dict[str, Any]:
     """Busy samples in a collapsed-stacks file, and the share whose stack is in telemetry code."""
     samples = in_telemetry = 0
@@ -129,7 +144,7 @@ def telemetry_share(profile: Path) -> dict[str, Any]:
         if not count.isdigit():
             continue
         samples += int(count)
-        if any(code in stack for code in TELEMETRY_CODE):
+        if in_telemetry_code(stack):
             in_telemetry += int(count)
     return {
         "samples": samples,

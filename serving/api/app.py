@@ -161,6 +161,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(settings.postgres.dsn(), min_size=2, max_size=20, open=False)
         await pool.open(wait=True, timeout=30)
+        keys = await IdempotencyStore.open_pool(settings.postgres.dsn())
         # A request waits at most this long for the broker, then answers 503 with Retry-After
         # (its Idempotency-Key is released, so the client's retry is safe).
         wire = KafkaWire(
@@ -174,7 +175,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             pool=pool,
             ledger=PostgresLedger(pool, creator_share_bps=settings.money.creator_share_bps),
             producer=EventProducer(wire),
-            idempotency=IdempotencyStore(pool, settings.payments.idempotency_claim_ttl_s),
+            idempotency=IdempotencyStore(keys, settings.payments.idempotency_claim_ttl_s),
             counters=RedisCounters(redis),
             holds=GiftHolds(pool),
             topup_rules=topup_rules(settings.fraud),
@@ -208,6 +209,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
             wire.close()
             app.state.platform.warehouse.close()
             await redis.aclose()
+            await keys.close()
             await pool.close()
 
     app = FastAPI(

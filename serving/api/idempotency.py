@@ -1,4 +1,5 @@
-"""Idempotency-Key handling with Stripe semantics, stored in PostgreSQL.
+"""Idempotency-Key handling with Stripe semantics, stored in PostgreSQL (on connections of its
+own: see :meth:`IdempotencyStore.open_pool`).
 
 Same key, same body: the first response is replayed. Same key, another body: 422. Same key
 while the first request still runs: 409, until the claim is older than ``claim_ttl_s`` (the
@@ -42,6 +43,22 @@ class IdempotencyStore:
         self._pool = pool
         self.claim_ttl_s = claim_ttl_s
 
+    @staticmethod
+    async def open_pool(dsn: str, max_size: int = 20) -> AsyncConnectionPool:
+        """Connections of the store's own: each statement commits by itself (one round trip, no
+        BEGIN or COMMIT) and does not wait for its WAL to reach the disk. The operations these
+        rows guard derive their ids from (principal, key), so a record lost in a crash only
+        costs a harmless replay; the ledger's own pool keeps its commits durable."""
+        pool = AsyncConnectionPool(
+            dsn,
+            min_size=2,
+            max_size=max_size,
+            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+            open=False,
+        )
+        await pool.open(wait=True, timeout=30)
+        return pool
+
     async def run(
         self, principal: str, key: str | None, endpoint: str, body: bytes, handler: Handler
     ) -> tuple[int, dict[str, Any], bool]:
@@ -52,9 +69,6 @@ class IdempotencyStore:
             raise Unprocessable("Idempotency-Key must be at most 255 characters")
         digest = request_hash(endpoint, body)
         async with self._pool.connection() as conn:
-            # No fsync wait for these rows: the operations they guard derive their ids from
-            # (principal, key), so a record lost in a crash only costs a harmless replay.
-            await conn.execute("SET LOCAL synchronous_commit = off")
             claimed = await (
                 await conn.execute(
                     SQL["claim"],

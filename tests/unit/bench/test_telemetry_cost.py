@@ -6,16 +6,21 @@ from pathlib import Path
 
 from bench.telemetry import sampled_cost, telemetry_share
 
-STACKS = """\
-process 1:"python -m serving.api";run (/usr/lib/python3.12/asyncio/base_events.py:600);send_gift (/srv/platform/serving/api/routes.py:140) 60
-process 1:"python -m serving.api";run (/usr/lib/python3.12/asyncio/base_events.py:600);observe (/srv/.venv/lib/python3.12/site-packages/prometheus_client/metrics.py:20) 3
-process 1:"python -m serving.api";run (/usr/lib/python3.12/asyncio/base_events.py:600);inject (/srv/.venv/lib/python3.12/site-packages/opentelemetry/propagate/__init__.py:9) 2
-process 1:"python -m serving.api";export (/srv/.venv/lib/python3.12/site-packages/opentelemetry/sdk/trace/export/__init__.py:300);post (/srv/.venv/lib/python3.12/site-packages/requests/api.py:1) 5
-process 1:"python -m serving.api";record (/srv/platform/serving/metrics.py:50) 10
+API = 'process 1:"python -m serving.api";<module> (/srv/platform/serving/api/__main__.py:9);run (/usr/lib/python3.12/asyncio/base_events.py:600)'
+ASGI = "__call__ (/srv/.venv/lib/python3.12/site-packages/fastapi/telemetry/_asgi.py:151)"
+LIB = "/srv/.venv/lib/python3.12/site-packages"
+STACKS = f"""\
+{API};{ASGI};send_gift (/srv/platform/serving/api/routes.py:140);execute ({LIB}/psycopg/cursor_async.py:9) 60
+{API};{ASGI};send_gift (/srv/platform/serving/api/routes.py:140);observe ({LIB}/prometheus_client/metrics.py:20) 3
+{API};{ASGI};inject ({LIB}/opentelemetry/propagate/__init__.py:9);get (/usr/lib/python3.12/contextvars.py:1) 2
+{API};{ASGI};_record (/srv/platform/serving/metrics.py:50) 10
+run (/usr/lib/python3.12/threading.py:1);export ({LIB}/opentelemetry/sdk/trace/export/__init__.py:300);post ({LIB}/requests/api.py:1) 5
 """
 
 
-def test_a_sample_is_telemetrys_when_any_frame_of_its_stack_is_in_telemetry_code(tmp_path: Path) -> None:
+def test_a_sample_is_telemetrys_by_its_innermost_or_thread_root_frame_not_a_wrapper_awaiting_the_app(
+    tmp_path: Path,
+) -> None:
     profile = tmp_path / "api.txt"
     profile.write_text(STACKS)
     assert telemetry_share(profile) == {"samples": 80, "in_telemetry": 20, "share_pct": 25.0}
