@@ -7,7 +7,10 @@
    packager, origin: the packaging overhead) and of its ffmpeg is sampled.
 2. Standard HLS: the same stream through its standard playlists (`?ll=0`: whole segments, no
    blocking reload), hls.js with lowLatencyMode off.
-3. Reference: ffmpeg alone receiving the same broadcast over RTMP and writing standard fMP4
+3. LL-HLS again with the platform busy, as in the demo: a Faust worker, a warehouse sink and
+   300 socket.io viewers chatting and reacting on the page's own gateway node (issue #14:
+   glass-to-glass p50 <= 1.5 s and startup median <= 750 ms under that load).
+4. Reference: ffmpeg alone receiving the same broadcast over RTMP and writing standard fMP4
    HLS for the same ladder; its CPU over the same window.
 
     make bench-media          (QUICK=1: shorter windows)
@@ -21,9 +24,13 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +41,21 @@ from ops.broadcast import (
     token_for,
     watch_in_chromium,
 )
-from ops.load import free_port, wait_http
+from ops.load import Load, drive, free_port, launch, plan, stop, wait_http
 from ops.processes import cpu_seconds, tree_cpu_seconds
+from ops.seed import open_rooms
+from pipelines.warehouse.sink import sink_topics
+from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
+from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
 WATCH_S = 20 if QUICK else 45
 STARTUPS = 5 if QUICK else 11  # page loads: startup is a median, not one noisy sample
 CPU_WINDOW_S = 15 if QUICK else 40
 RESULTS = REPO_ROOT / "bench" / "results" / "media.json"
+LOAD_CLIENTS = 300
 
 
 def _cpu_pct(measure: Callable[[], float], seconds: float) -> float:
@@ -91,12 +103,55 @@ def ours(settings: Settings, log_dir: Path) -> dict[str, Any]:
         ll = _watch(f"{page}#token={viewer}")
         print("  the same as standard HLS …", flush=True)
         hls = _watch(f"{page}?mode=hls#token={viewer}")
+        print(
+            f"  LL-HLS again, the platform busy: a worker, a sink and {LOAD_CLIENTS} chatting viewers "
+            "on the page's gateway …",
+            flush=True,
+        )
+        with platform_traffic(settings, stack.api_url) as chat:
+            loaded = _watch(f"{page}#token={viewer}")
     return {
         "packager_cpu_pct": packager,
         "ffmpeg_cpu_pct": round(everything - packager, 1),
         "llhls": ll,
         "hls": hls,
+        "llhls_under_load": {**loaded, "chat": chat},
     }
+
+
+@contextmanager
+def platform_traffic(settings: Settings, gateway_url: str) -> Iterator[dict[str, Any]]:
+    """The platform busy around the player, as in the demo: a Faust worker (moderation, fan-out,
+    fraud, settlement), a warehouse sink, and bench-fanout's load generator with LOAD_CLIENTS
+    socket.io viewers chatting and reacting in ten rooms on the page's own gateway node, for
+    as long as the block runs. Yields the chat's delivery figures, filled in at the end."""
+    run = uuid.uuid4().hex[:6]
+    app_id, group = f"bench-media-{run}", f"sink-bench-media-{run}"
+    start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    python = sys.executable
+    procs = [
+        launch(
+            "media-load-worker", [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"]
+        ),
+        launch(
+            "media-load-sink", [python, "-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.2"]
+        ),
+    ]
+    load = Load(clients=LOAD_CLIENTS, duration_s=WATCH_S + 8 * STARTUPS)
+    config, rooms = plan(load, run, [gateway_url], settings.auth.token_secret.get_secret_value())
+    open_rooms(settings, rooms)
+    chat: dict[str, Any] = {}
+    driver = threading.Thread(target=lambda: chat.update(drive(config, "chat", [])), daemon=True)
+    driver.start()
+    try:
+        time.sleep(10)  # the viewers connected and talking, the worker in its group
+        yield chat
+        driver.join(load.duration_s + 120)
+    finally:
+        stop(procs)
+    for key in ("deliveries_per_s", "p50_ms", "p99_ms"):
+        chat[key] = chat.get(key)
 
 
 def reference(settings: Settings, log_dir: Path) -> float:
@@ -137,7 +192,7 @@ def main() -> int:
     measured = ours(settings, log_dir)
     print("  reference: ffmpeg alone writing standard HLS", flush=True)
     reference_cpu = reference(settings, log_dir)
-    ll, hls = measured["llhls"], measured["hls"]
+    ll, hls, loaded = measured["llhls"], measured["hls"], measured["llhls_under_load"]
     result = {
         "quick": QUICK,
         "ladder": settings.media.ladder,
@@ -147,20 +202,32 @@ def main() -> int:
         "startup_ms": ll["startup_ms"],
         "hls_startup_ms": hls["startup_ms"],
         "startup_p90_ms": ll["startup_p90_ms"],
-        "stalls": {"llhls": ll["stalls"], "hls": hls["stalls"]},
+        "stalls": {"llhls": ll["stalls"], "hls": hls["stalls"], "llhls_under_load": loaded["stalls"]},
+        "under_load_latency_s": loaded["latency_s"],
+        "under_load_startup_ms": loaded["startup_ms"],
+        "under_load_chat": {k: loaded["chat"].get(k) for k in ("deliveries_per_s", "p50_ms", "p99_ms")},
         "packager_cpu_pct": measured["packager_cpu_pct"],
         "ffmpeg_cpu_pct": measured["ffmpeg_cpu_pct"],
         "reference_ffmpeg_hls_cpu_pct": reference_cpu,
         "packaging_overhead_pct": round(
             measured["packager_cpu_pct"] + measured["ffmpeg_cpu_pct"] - reference_cpu, 1
         ),
-        "targets": {"llhls_latency_s": 2.5, "startup_ms": 1000, "packager_cpu_pct": 5.0},
+        # Issue #14 asks, under load, glass-to-glass p50 <= 1.5 s and startup median <= 750 ms.
+        "targets": {
+            "llhls_latency_s": 2.5,
+            "startup_ms": 1000,
+            "packager_cpu_pct": 5.0,
+            "under_load_latency_s": 1.5,
+            "under_load_startup_ms": 750,
+        },
         "met": {
             "llhls_latency": ll["latency_s"] is not None and ll["latency_s"] <= 2.5,
             "startup": ll["startup_ms"] is not None and ll["startup_ms"] <= 1000,
             "packager_cpu": measured["packager_cpu_pct"] <= 5.0,
+            "under_load_latency": loaded["latency_s"] is not None and loaded["latency_s"] <= 1.5,
+            "under_load_startup": loaded["startup_ms"] is not None and loaded["startup_ms"] <= 750,
         },
-        "players": {"llhls": ll, "hls": hls},
+        "players": {"llhls": ll, "hls": hls, "llhls_under_load": loaded},
         "cpu_window_s": CPU_WINDOW_S,
         "watch_s": WATCH_S,
     }

@@ -248,14 +248,21 @@ def decide_gifts(
             )
             continue
         if gift.sender_id == gift.creator_id:
-            outcomes.append(GiftOutcome(gift.gift_id, False, "self_gift", None, None))
+            outcomes.append(
+                GiftOutcome(
+                    gift.gift_id, False, "self_gift", None, None, detail="a creator cannot gift themselves"
+                )
+            )
             continue
         if gift.total_coins <= 0:
-            outcomes.append(GiftOutcome(gift.gift_id, False, "unknown_gift", None, None))
+            outcomes.append(GiftOutcome(gift.gift_id, False, "unknown_gift", None, None, detail="no price"))
             continue
         funds = available.get(gift.wallet, 0)
         if funds < gift.total_coins:
-            outcomes.append(GiftOutcome(gift.gift_id, False, "insufficient_funds", None, funds))
+            detail = f"insufficient funds: {gift.total_coins:,} coins needed, {funds:,} available"
+            outcomes.append(
+                GiftOutcome(gift.gift_id, False, "insufficient_funds", None, funds, detail=detail)
+            )
             continue
         posting, legs, share, fee = gift_transfers(gift, creator_share_bps)
         available[gift.wallet] = funds - gift.total_coins

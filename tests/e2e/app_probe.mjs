@@ -90,8 +90,13 @@ await probe(async () => {
   await wait(() => window.playerStats.gifts_seen >= 1);
   const after = await (await wait((before) => window.playerStats.balance < before && window.playerStats.balance, balance)).jsonValue();
   const giftLine = await page.evaluate(() => [...document.querySelectorAll("#chat .gift")].map((p) => p.textContent));
+  // A castle (5,000 coins) is more than the wallet holds: the refusal is said on the page.
+  await page.click('#gifts button[data-sku="castle"]');
+  const refused = await (await wait(() => [...document.querySelectorAll("#chat .refused")].map((p) => p.textContent)
+    .find((t) => t.includes("castle") || t.includes("insufficient")))).jsonValue();
   await page.screenshot({ path: join(SHOTS, "app-watch.png") });
-  say({ after, giftLine, playing: await page.evaluate(() => window.playerStats.playing), studioAfterMs, studioSaw });
+  say({ after, giftLine, refused, balanceAfterRefusal: await page.evaluate(() => window.playerStats.balance),
+    playing: await page.evaluate(() => window.playerStats.playing), studioAfterMs, studioSaw });
   await studio.waitForFunction(() => window.studioState.live && window.studioState.live.play_requests >= 1, null, { timeout: 30000 });
   const live = await studio.evaluate(() => window.studioState.live);
   await studio.screenshot({ path: join(SHOTS, "app-studio.png") });
