@@ -90,10 +90,10 @@ await probe(async () => {
   await wait(() => window.playerStats.gifts_seen >= 1);
   const after = await (await wait((before) => window.playerStats.balance < before && window.playerStats.balance, balance)).jsonValue();
   const giftLine = await page.evaluate(() => [...document.querySelectorAll("#chat .gift")].map((p) => p.textContent));
-  // A castle (5,000 coins) is more than the wallet holds: the refusal is said on the page.
-  await page.click('#gifts button[data-sku="castle"]');
+  // A rocket (500 coins) is more than the wallet holds now: the refusal is said on the page.
+  await page.click('#gifts button[data-sku="rocket"]');
   const refused = await (await wait(() => [...document.querySelectorAll("#chat .refused")].map((p) => p.textContent)
-    .find((t) => t.includes("castle") || t.includes("insufficient")))).jsonValue();
+    .find((t) => t.startsWith("gift refused")))).jsonValue();
   await page.screenshot({ path: join(SHOTS, "app-watch.png") });
   say({ after, giftLine, refused, balanceAfterRefusal: await page.evaluate(() => window.playerStats.balance),
     playing: await page.evaluate(() => window.playerStats.playing), studioAfterMs, studioSaw });
