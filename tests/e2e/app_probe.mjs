@@ -78,6 +78,13 @@ await probe(async () => {
   await studio.goto(STUDIO);
   await studio.waitForFunction(() => window.studioState && window.studioState.joined, null, { timeout: 20000 });
 
+  // The catalog as a page that loaded before a gift was withdrawn would have it: one SKU more
+  // than the server sells, so a click on it meets the API's refusal.
+  await page.route("**/v1/gifts/catalog", async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    await route.fulfill({ response, json: { ...body, items: [...body.items, { sku: "unicorn", coins: 1 }] } });
+  });
   // The stream: playing, joined, a gift from the catalog lands in chat and the balance drops.
   await page.click(`a[data-stream="${STREAM_ID}"]`);
   await wait(() => window.playerStats && window.playerStats.room_joined && window.playerStats.balance !== undefined);
@@ -94,8 +101,11 @@ await probe(async () => {
   await page.click('#gifts button[data-sku="rocket"]');
   const refused = await (await wait(() => [...document.querySelectorAll("#chat .refused")].map((p) => p.textContent)
     .find((t) => t.startsWith("gift refused")))).jsonValue();
+  await page.click('#gifts button[data-sku="unicorn"]');
+  const unknown = await (await wait(() => [...document.querySelectorAll("#chat .refused")].map((p) => p.textContent)
+    .find((t) => t.includes("unicorn")))).jsonValue();
   await page.screenshot({ path: join(SHOTS, "app-watch.png") });
-  say({ after, giftLine, refused, balanceAfterRefusal: await page.evaluate(() => window.playerStats.balance),
+  say({ after, giftLine, refused, unknown, balanceAfterRefusal: await page.evaluate(() => window.playerStats.balance),
     playing: await page.evaluate(() => window.playerStats.playing), studioAfterMs, studioSaw });
   await studio.waitForFunction(() => window.studioState.live && window.studioState.live.play_requests >= 1, null, { timeout: 30000 });
   const live = await studio.evaluate(() => window.studioState.live);

@@ -75,6 +75,9 @@ def test_a_new_viewer_signs_up_finds_the_stream_tops_up_and_gifts(
             ]
             assert watch["refused"] == "gift refused: insufficient funds: 500 coins needed, 475 available"
             assert watch["balanceAfterRefusal"] == watch["after"]  # nothing taken
+            assert watch["unknown"] == (
+                "gift refused: unknown gift 'unicorn'; the catalog has rose, heart, star, rocket, castle"
+            )
             assert watch["studioSaw"] == {"gifts": 1, "coins": 25, "shown": "25"}
             assert watch["studioAfterMs"] < 1000, "the creator's studio shows the gift within a second"
             live = steps.read()["live"]
