@@ -8,65 +8,51 @@ usual trade-off: a burst straddling a bucket edge counts up to twice the thresho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from streams.fraud.rules import GiftCount, GiftFacts, TopUpFacts
 
 PREFIX = "fraud:"
+GIFT_FACTS = Path(__file__).with_name("gift_facts.lua").read_text()
 
 
 class RedisCounters:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._gift_facts = redis.register_script(GIFT_FACTS)
 
     async def facts(self, gift_id: str, sender: str, creator: str, coins: int, now_s: float) -> GiftFacts:
         (one,) = await self.facts_many([GiftCount(gift_id, sender, creator, coins)], now_s)
         return one
 
     async def facts_many(self, gifts: Sequence[GiftCount], now_s: float) -> list[GiftFacts]:
-        """Two round trips per batch, whatever its size: the ``SET NX`` gates, then one
-        transaction that counts the first-time gifts and reads each gift's windows in order."""
+        """One round trip per batch, whatever its size: a Lua script (``gift_facts.lua``) that
+        counts each first-time gift and reads its windows in order, atomically."""
         if not gifts:
             return []
         minute, hour = int(now_s // 60), int(now_s // 3600)
-        gates = self._redis.pipeline(transaction=False)
+        keys: list[str] = []
         for g in gifts:
-            gates.set(f"{PREFIX}seen:{g.gift_id}", 1, nx=True, ex=2 * 3600)
-        firsts = await gates.execute()
-        pipe = self._redis.pipeline(transaction=True)
-        for g, first_time in zip(gifts, firsts, strict=True):
-            gifts_minute = f"{PREFIX}gifts:{g.sender}:{minute}"
-            coins_hour = f"{PREFIX}coins:{g.sender}:{hour}"
-            pair_hour = f"{PREFIX}pair:{g.sender}:{g.creator}:{hour}"
-            first_seen = f"{PREFIX}first_seen:{g.sender}"
-            if first_time:
-                pipe.incr(gifts_minute)
-                pipe.expire(gifts_minute, 120)
-                pipe.incrby(coins_hour, g.coins)
-                pipe.expire(coins_hour, 7200)
-                pipe.incrby(pair_hour, g.coins)
-                pipe.expire(pair_hour, 7200)
-            pipe.set(first_seen, int(now_s), nx=True, ex=30 * 24 * 3600)
-            pipe.get(gifts_minute)
-            pipe.get(coins_hour)
-            pipe.get(pair_hour)
-            pipe.get(first_seen)
-        results = await pipe.execute()
-        out, at = [], 0
-        for g, first_time in zip(gifts, firsts, strict=True):
-            at += 11 if first_time else 5
-            gifts_minute, coins_hour, pair_hour, first_seen = results[at - 4 : at]
-            out.append(
-                GiftFacts(
-                    gifts_last_minute=int(gifts_minute or 0),
-                    coins_last_hour=int(coins_hour or 0),
-                    coins_to_creator_last_hour=int(pair_hour or 0),
-                    account_age_s=int(now_s) - int(first_seen or int(now_s)),
-                    total_coins=g.coins,
-                )
+            keys += [
+                f"{PREFIX}seen:{g.gift_id}",
+                f"{PREFIX}gifts:{g.sender}:{minute}",
+                f"{PREFIX}coins:{g.sender}:{hour}",
+                f"{PREFIX}pair:{g.sender}:{g.creator}:{hour}",
+                f"{PREFIX}first_seen:{g.sender}",
+            ]
+        values = await self._gift_facts(keys=keys, args=[int(now_s), *(g.coins for g in gifts)])
+        return [
+            GiftFacts(
+                gifts_last_minute=int(values[at]),
+                coins_last_hour=int(values[at + 1]),
+                coins_to_creator_last_hour=int(values[at + 2]),
+                account_age_s=int(now_s) - int(values[at + 3]),
+                total_coins=g.coins,
             )
-        return out
+            for at, g in zip(range(0, 4 * len(gifts), 4), gifts, strict=True)
+        ]
 
     async def topup_facts(
         self,
