@@ -13,7 +13,7 @@ STAMP := .venv/.synced
 TEST_RECORD := .cache/run/started-by-test
 
 PHONY_EXTRA := api worker relay sink media chaos chaos-long soak observe exporter
-.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-moderation bench-fanout bench-media dagster clean
+.PHONY: help install up down status demo test $(PHONY_EXTRA) test-unit test-integration lint format typecheck schemas openapi bench-sink bench-ledger bench-moderation bench-fanout bench-fanout-crowd bench-media dagster clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -124,6 +124,9 @@ bench-sink: up ## Kafka->ClickHouse sink vs direct insert, freshness, dashboards
 
 bench-fanout: up ## chat delivery through Kafka + Faust to two gateway nodes vs a Node.js socket.io + redis-adapter reference (QUICK=1: short)
 	$(PY) -m bench.fanout
+
+bench-fanout-crowd: up ## 5,000 sockets (mostly idle viewers, one hot room of 1,500) on both stacks: p99 and memory per connection
+	FANOUT_SHAPE=crowd $(PY) -m bench.fanout
 
 bench-media: up ## one live stream: LL-HLS and HLS latency and startup in Chromium, packager and ffmpeg CPU vs ffmpeg alone writing HLS (QUICK=1: short)
 	$(PY) -m bench.media

@@ -26,19 +26,32 @@ from bench.telemetry import describe_sampled, sampled, sampled_cost, telemetry_c
 from ops.js_clients import NODE_MODULES
 from ops.load import Load, Proc, drive, free_port, launch, plan, stop, wait_http, wait_port
 from ops.otlp import otlp_receiver
-from ops.processes import ProcessFiles
+from ops.processes import ProcessFiles, tree_memory_mb
 from ops.seed import open_rooms
 from streams.bus.admin import start_group_at_end
 from streams.settings import REPO_ROOT, Settings
 from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
-LOAD = Load(
-    clients=int(os.environ.get("FANOUT_CLIENTS", 300 if QUICK else 1000)),
-    duration_s=int(os.environ.get("FANOUT_DURATION_S", 15 if QUICK else 30)),
+# make bench-fanout-crowd: 5,000 sockets, mostly idle viewers over 50 rooms, one hot room with
+# 1,500 of them; 50 senders every 10 s, 2 reaction tappers (the reference relays every tap).
+CROWD = os.environ.get("FANOUT_SHAPE") == "crowd"
+DURATION_S = int(os.environ.get("FANOUT_DURATION_S", 15 if QUICK else 30))
+LOAD = (
+    Load(
+        clients=int(os.environ.get("FANOUT_CLIENTS", 5000)),
+        duration_s=DURATION_S,
+        rooms=50,
+        sender_share=0.01,
+        chat_interval_ms=10_000,
+        reactors=2,
+    )
+    if CROWD
+    else Load(clients=int(os.environ.get("FANOUT_CLIENTS", 300 if QUICK else 1000)), duration_s=DURATION_S)
 )
 REFERENCE_SERVER = Path(__file__).with_name("node") / "reference_server.mjs"
 RESULTS = REPO_ROOT / "bench" / "results" / "fanout.json"
+CROWD_RESULTS = REPO_ROOT / "bench" / "results" / "fanout-crowd.json"
 PROFILES = REPO_ROOT / ".cache" / "bench" / "profiles" / "fanout"
 
 
@@ -75,17 +88,56 @@ def platform_run(
             LOAD, run, [f"http://127.0.0.1:{p}" for p in ports], settings.auth.token_secret.get_secret_value()
         )
         open_rooms(settings, rooms)
+        idle = idle_memory(gateways)
         measured = [
             *procs,
             *(p for p in (service_proc(settings, "kafka"), service_proc(settings, "redis")) if p),
         ]
         if profiles is None:
-            return drive(config, "platform", measured)
+            return {**drive(config, "platform", measured), "idle_memory_mb": idle}
         with sampled({p.name: p.pid for p in procs}, profiles) as recorded:
             result = drive(config, "platform", measured)
         return {**result, "telemetry_sampled": sampled_cost(cpu_us_per_delivery(result), recorded)}
     finally:
         stop(procs)
+
+
+def idle_memory(servers: list[Proc]) -> dict[str, float]:
+    """Each server's memory (PSS, MiB) before any client connects."""
+    return {p.name: round(tree_memory_mb(p.pid), 1) for p in servers}
+
+
+def kib_per_connection(result: dict[str, Any]) -> float:
+    """The servers' memory added by the load, per connected socket."""
+    added = sum(float(result["memory_mb"][name]) - idle for name, idle in result["idle_memory_mb"].items())
+    return round(added * 1024 / max(int(result["clients"]), 1), 1)
+
+
+def crowd(settings: Settings, run: str) -> None:
+    """Both stacks under the crowd load (telemetry on, as deployed): p99 and memory per socket."""
+    with otlp_receiver() as (endpoint, _spans):
+        ours = platform_run(settings, run, sys.executable, telemetry_env(True, endpoint))
+    reference = reference_run(settings, run)
+    figures = {
+        "quick": QUICK,
+        "clients": ours["clients"],
+        "rooms": LOAD.rooms,
+        "duration_s": LOAD.duration_s,
+        **{
+            f"{side}_{key}": result[key]
+            for side, result in (("platform", ours), ("reference", reference))
+            for key in ("p50_ms", "p99_ms", "deliveries_per_s", "cpu_pct", "memory_mb", "idle_memory_mb")
+        },
+        "platform_kib_per_connection": kib_per_connection(ours),
+        "reference_kib_per_connection": kib_per_connection(reference),
+        "p99_ratio": round(ours["p99_ms"] / max(reference["p99_ms"], 1), 2) if ours["p99_ms"] else None,
+        "platform": ours,
+        "reference": reference,
+    }
+    CROWD_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    CROWD_RESULTS.write_text(json.dumps(figures, indent=2))
+    print(json.dumps({k: v for k, v in figures.items() if k not in ("platform", "reference")}, indent=2))
+    print(f"written to {CROWD_RESULTS.relative_to(REPO_ROOT)}")
 
 
 def cpu_us_per_delivery(result: dict[str, Any]) -> dict[str, float]:
@@ -116,7 +168,8 @@ def reference_run(settings: Settings, run: str) -> dict[str, Any]:
             LOAD, f"{run}ref", [f"http://127.0.0.1:{p}" for p in ports], env["AUTH_TOKEN_SECRET"]
         )
         redis = service_proc(settings, "redis")
-        return drive(config, "reference", [*servers, *([redis] if redis else [])])
+        idle = idle_memory(servers)
+        return {**drive(config, "reference", [*servers, *([redis] if redis else [])]), "idle_memory_mb": idle}
     finally:
         stop(servers)
 
@@ -128,6 +181,9 @@ def main() -> None:
         f"bench-fanout: {LOAD.clients} clients, {LOAD.rooms} rooms (hot room {int(LOAD.hot_share * 100)} %), two server processes, {LOAD.duration_s} s",
         flush=True,
     )
+    if CROWD:
+        crowd(settings, run)
+        return
     with otlp_receiver() as (endpoint, spans):
         ours = platform_run(settings, run, sys.executable, telemetry_env(True, endpoint))
         if os.environ.get("FANOUT_PLATFORM_ONLY") == "1":  # a diagnostic run: no reference, no results file
