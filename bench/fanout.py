@@ -109,7 +109,8 @@ def idle_memory(servers: list[Proc]) -> dict[str, float]:
 
 def kib_per_connection(result: dict[str, Any]) -> float:
     """The servers' memory added by the load, per connected socket."""
-    added = sum(float(result["memory_mb"][name]) - idle for name, idle in result["idle_memory_mb"].items())
+    idle: dict[str, float] = result["idle_memory_mb"]
+    added = sum(float(result["memory_mb"][name]) - mib for name, mib in idle.items())
     return round(added * 1024 / max(int(result["clients"]), 1), 1)
 
 
