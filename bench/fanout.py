@@ -22,15 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.telemetry import describe as describe_cost
-from bench.telemetry import describe_sampled, sampled, sampled_cost, telemetry_cost, telemetry_env
+from bench.telemetry import maybe_sampled, sampled_cost, telemetry_cost, telemetry_env
 from ops.js_clients import NODE_MODULES
-from ops.load import Load, Proc, drive, free_port, launch, plan, stop, wait_http, wait_port
+from ops.load import Load, Proc, drive, free_port, launch, launch_worker, plan, stop, wait_http, wait_port
 from ops.otlp import otlp_receiver
 from ops.processes import ProcessFiles, tree_memory_mb
 from ops.seed import open_rooms
-from streams.bus.admin import start_group_at_end
 from streams.settings import REPO_ROOT, Settings
-from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
 # make bench-fanout-crowd: 5,000 sockets, mostly idle viewers over 50 rooms, one hot room with
@@ -66,11 +64,7 @@ def platform_run(
 ) -> dict[str, Any]:
     """Our stack under the load. With ``profiles``, py-spy samples the worker and the gateways
     throughout, for telemetry's share of their CPU."""
-    app_id = f"bench-fanout-{run}"
-    start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
-    worker = launch(
-        "fanout-worker", [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"], telemetry
-    )
+    worker = launch_worker(settings, "fanout-worker", f"bench-fanout-{run}", telemetry, python)
     ports = [free_port(), free_port()]
     gateways = [
         launch(
@@ -93,11 +87,11 @@ def platform_run(
             *procs,
             *(p for p in (service_proc(settings, "kafka"), service_proc(settings, "redis")) if p),
         ]
-        if profiles is None:
-            return {**drive(config, "platform", measured), "idle_memory_mb": idle}
-        with sampled({p.name: p.pid for p in procs}, profiles) as recorded:
-            result = drive(config, "platform", measured)
-        return {**result, "telemetry_sampled": sampled_cost(cpu_us_per_delivery(result), recorded)}
+        with maybe_sampled({p.name: p.pid for p in procs}, profiles) as recorded:
+            result = {**drive(config, "platform", measured), "idle_memory_mb": idle}
+        if recorded:
+            result["telemetry_sampled"] = sampled_cost(cpu_us_per_delivery(result), recorded)
+        return result
     finally:
         stop(procs)
 
@@ -213,7 +207,6 @@ def main() -> None:
     )
     cost["sampled"] = profiled["telemetry_sampled"]
     print(describe_cost(cost), flush=True)
-    print(describe_sampled(cost["sampled"]), flush=True)
     figures = {
         "quick": QUICK,
         "clients": ours["clients"],

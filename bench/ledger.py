@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.telemetry import describe as describe_cost
-from bench.telemetry import describe_sampled, sampled, sampled_cost, telemetry_cost, telemetry_env
+from bench.telemetry import maybe_sampled, sampled_cost, telemetry_cost, telemetry_env
 from ops.otlp import otlp_receiver
 from ops.processes import ProcessFiles, tree_cpu_seconds
 from ops.seed import fund_wallets, live_room, open_rooms_async
@@ -304,11 +303,7 @@ async def end_to_end(
             processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
             cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
             cpu_before["load generator"] = time.process_time()
-            spied = {"api": api.pid, "worker": worker.pid}
-            spying: AbstractContextManager[dict[str, Path]] = (
-                sampled(spied, profiles) if profiles else nullcontext({})
-            )
-            with spying as recorded:
+            with maybe_sampled({"api": api.pid, "worker": worker.pid}, profiles) as recorded:
                 first = time.monotonic()
                 await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
                 accepted_s = time.monotonic() - first
@@ -374,7 +369,6 @@ def main() -> int:
     cost["sampled"] = profiled["telemetry_sampled"]
     result["telemetry_cost"] = cost
     print(describe_cost(cost), flush=True)
-    print(describe_sampled(cost["sampled"]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

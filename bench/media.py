@@ -41,14 +41,13 @@ from ops.broadcast import (
     token_for,
     watch_in_chromium,
 )
-from ops.load import Load, drive, free_port, launch, plan, stop, wait_http
+from ops.load import Load, drive, free_port, launch, launch_worker, plan, stop, wait_http
 from ops.processes import cpu_seconds, tree_cpu_seconds
 from ops.seed import open_rooms
 from pipelines.warehouse.sink import sink_topics
 from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
 from streams.settings import REPO_ROOT, Settings
-from streams.worker import CONSUMED
 
 QUICK = os.environ.get("QUICK") == "1"
 WATCH_S = 20 if QUICK else 45
@@ -127,17 +126,9 @@ def platform_traffic(settings: Settings, gateway_url: str) -> Iterator[dict[str,
     as long as the block runs. Yields the chat's delivery figures, filled in at the end."""
     run = uuid.uuid4().hex[:6]
     app_id, group = f"bench-media-{run}", f"sink-bench-media-{run}"
-    start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
     start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
-    python = sys.executable
-    procs = [
-        launch(
-            "media-load-worker", [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"]
-        ),
-        launch(
-            "media-load-sink", [python, "-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.2"]
-        ),
-    ]
+    sink = [sys.executable, "-m", "pipelines.warehouse", "--group", group, "--max-wait", "0.2"]
+    procs = [launch_worker(settings, "media-load-worker", app_id), launch("media-load-sink", sink)]
     load = Load(clients=LOAD_CLIENTS, duration_s=WATCH_S + 8 * STARTUPS)
     config, rooms = plan(load, run, [gateway_url], settings.auth.token_secret.get_secret_value())
     open_rooms(settings, rooms)
@@ -150,8 +141,6 @@ def platform_traffic(settings: Settings, gateway_url: str) -> Iterator[dict[str,
         driver.join(load.duration_s + 120)
     finally:
         stop(procs)
-    for key in ("deliveries_per_s", "p50_ms", "p99_ms"):
-        chat[key] = chat.get(key)
 
 
 def reference(settings: Settings, log_dir: Path) -> float:

@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +80,17 @@ def telemetry_cost(
 
 
 def describe(cost: dict[str, Any]) -> str:
-    return (
+    on_off = (
         f"telemetry cost: {cost['added_pct']:+.1f} % CPU per {cost['unit']} with metrics and tracing on "
         f"(on {cost['on']}, off {cost['off']}; target at most +{cost['target_added_pct']:.0f} %), "
         f"by process {cost['ratio_by_process']}, {cost['spans_exported']:,} spans exported"
     )
+    return on_off + ("\n" + describe_sampled(cost["sampled"]) if "sampled" in cost else "")
+
+
+def maybe_sampled(pids: dict[str, int], folder: Path | None) -> AbstractContextManager[dict[str, Path]]:
+    """:func:`sampled` when a folder is given, else nothing recorded (an empty map)."""
+    return sampled(pids, folder) if folder is not None else nullcontext({})
 
 
 @contextmanager
@@ -106,6 +112,7 @@ def sampled(pids: dict[str, int], folder: Path) -> Iterator[dict[str, Path]]:
                 "raw",
                 "--nonblocking",
                 "--subprocesses",
+                "--full-filenames",
                 "--output",
                 str(profiles[name]),
             ],

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,9 @@ import httpx
 from ops.js_clients import NODE_MODULES
 from ops.processes import tree_cpu_seconds, tree_memory_mb
 from serving.auth.tokens import issue
+from streams.bus.admin import start_group_at_end
 from streams.contracts.base import Role
-from streams.settings import REPO_ROOT
+from streams.settings import REPO_ROOT, Settings
 
 LOAD_SCRIPT = REPO_ROOT / "bench" / "node" / "load.mjs"
 WORK = REPO_ROOT / ".cache" / "bench"
@@ -48,6 +50,21 @@ def launch(name: str, args: list[str], env: dict[str, str] | None = None) -> Pro
         args, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
     )
     return Proc(name, popen.pid, popen)
+
+
+def launch_worker(
+    settings: Settings,
+    name: str,
+    app_id: str,
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+) -> Proc:
+    """A Faust worker in a consumer group of its own that starts at the topics' ends, so it
+    handles only what the run produces."""
+    from streams.worker import CONSUMED  # Faust's import, only for the callers that start one
+
+    start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
+    return launch(name, [python, "-m", "streams.worker", "--app-id", app_id, "--loglevel", "warn"], env)
 
 
 def wait_http(url: str, timeout_s: float = 60) -> None:
