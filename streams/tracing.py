@@ -102,6 +102,16 @@ def _open_span(
     tracer = _TRACING.tracer
     if tracer is None:
         return new_traceparent(trace_id_of(parent)), None
+    match = TRACEPARENT.fullmatch(parent or "")
+    if (
+        match is not None
+        and match.group(1) != "0" * 32
+        and match.group(2) != "0" * 16
+        and not int(match.group(3), 16) & 1
+    ):
+        # A trace its head left unsampled (most of them): the SDK would only make a span that
+        # records nothing, so the hop gets its id here, unsampled too, at a fraction of the cost.
+        return f"00-{match.group(1)}-{secrets.token_hex(8)}-00", None
     span = tracer.start_span(name, context=_parent_context(parent), kind=kind, attributes=attributes)
     context = span.get_span_context()
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}", span

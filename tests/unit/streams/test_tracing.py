@@ -163,8 +163,13 @@ def test_a_trace_is_recorded_whole_or_not_at_all_as_its_first_hop_sampled_it() -
         assert unsampled is not None
         assert trace_id_of(unsampled) == new_trace
         assert int(unsampled[-2:], 16) & 1 == 0, "the sampled flag is off"
-        with handling([(sample(GiftRequested), unsampled)], "fraud"):
-            pass  # the next hop follows the first one's decision
+        gift = sample(GiftRequested)
+        with handling([(gift, unsampled)], "fraud"):  # the next hop follows the first one's decision
+            onward = header_value(event_headers(gift))
+        assert onward is not None
+        assert trace_id_of(onward) == new_trace
+        assert onward != unsampled, "a hop of its own"
+        assert int(onward[-2:], 16) & 1 == 0, "still unsampled"
         caller = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
         with traced(caller), handling([(sample(GiftRequested), caller.encode())], "fraud"):
             pass  # a caller that sampled its trace is followed
