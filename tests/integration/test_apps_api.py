@@ -4,6 +4,8 @@ their creator and finance."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -68,6 +70,9 @@ async def test_bad_sign_ups_and_sign_ins_are_clear_problems(app_with: httpx.Asyn
     assert admin.status_code == 422
     assert "role" in admin.json()["detail"]
 
+    # The limit counts per fixed minute: start the seven failures well inside one.
+    if time.time() % 60 > 50:
+        await asyncio.sleep(60.5 - time.time() % 60)
     wrong = await app_with.post("/v1/auth/signin", json={"username": name, "password": "wrong horse battery"})
     unknown = await app_with.post(
         "/v1/auth/signin", json={"username": f"no-{name}", "password": "whatever it is"}
