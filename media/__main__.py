@@ -35,7 +35,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 def _metrics(streams: LiveStreams) -> str:
     """Prometheus text: live streams, parts held, and per rendition how late its newest part
-    became available after its media ended (program-date-time)."""
+    became available after its media ended (program-date-time), the latest it has been, and how
+    many parts came too late for a player at the part hold-back (each a stall at the live edge)."""
     parts = sum(
         len(s.parts) for st in streams.streams.values() for t in st.tracks.values() for s in t.segments
     )
@@ -44,13 +45,19 @@ def _metrics(streams: LiveStreams) -> str:
         f"media_live_streams {streams.live}",
         "# TYPE media_parts_in_window gauge",
         f"media_parts_in_window {parts}",
-        "# TYPE media_part_lag_seconds gauge",
     ]
-    for stream in streams.streams.values():
-        for rendition, lag in stream.part_lag_s.items():
-            lines.append(
-                f'media_part_lag_seconds{{stream="{stream.stream_id}",rendition="{rendition}"}} {lag:.3f}'
-            )
+    series = (
+        ("media_part_lag_seconds", "gauge", "part_lag_s"),
+        ("media_part_lag_max_seconds", "gauge", "part_lag_max_s"),
+        ("media_parts_late_total", "counter", "late_parts"),
+    )
+    for metric, kind, attribute in series:
+        lines.append(f"# TYPE {metric} {kind}")
+        for stream in streams.streams.values():
+            values: dict[str, float] = getattr(stream, attribute)
+            for rendition, value in values.items():
+                labels = f'stream="{stream.stream_id}",rendition="{rendition}"'
+                lines.append(f"{metric}{{{labels}}} {value:.6g}")
     return "\n".join(lines) + "\n"
 
 

@@ -61,6 +61,10 @@ class LiveStream:
         self.tracks: dict[str, Track] = {}
         self.thumbnails = Thumbnails()
         self.part_lag_s: dict[str, float] = {}
+        # Parts that became available later than a player at the part hold-back can wait (the
+        # hold-back less one part): each one is a stall for every viewer at the live edge.
+        self.late_parts: dict[str, int] = {}
+        self.part_lag_max_s: dict[str, float] = {}
         self.anchor: datetime | None = None
         self._first_media_ms: int | None = None
         self.started = time.monotonic()
@@ -191,9 +195,12 @@ class LiveStream:
         for fragment in fragments:
             part = track.add(describe(fragment))
         # How long after its media ended (by program-date-time) the newest part became available.
-        self.part_lag_s[name] = (
-            datetime.now(UTC) - track.pdt(part.start_s + part.duration_s)
-        ).total_seconds()
+        lag = (datetime.now(UTC) - track.pdt(part.start_s + part.duration_s)).total_seconds()
+        self.part_lag_s[name] = lag
+        self.part_lag_max_s[name] = max(lag, self.part_lag_max_s.get(name, 0.0))
+        timing = self.config.timing
+        if lag > timing.part_hold_back_s - timing.part_target_s:
+            self.late_parts[name] = self.late_parts.get(name, 0) + 1
         self._notify()
 
     def _notify(self) -> None:

@@ -1,6 +1,12 @@
 """A viewer in headless Chromium (Debian's, driven by playwright-core) plays a live LL-HLS
 broadcast through the reference page: it starts fast, plays 20 s without a stall a couple of
-seconds behind live, and its QoS beacons reach Kafka keyed by playback session."""
+seconds behind live, and its QoS beacons reach Kafka keyed by playback session.
+
+A stall is the player's unless the origin itself published a part later than a player at the
+part hold-back can wait (`media_parts_late_total`, from the media service's own clock): on a
+shared two-core machine the transcoder is sometimes starved for a second, and no player could
+play through that (a one-second freeze makes two or three parts of each rendition late). Such a
+run may stall once, and the origin must not be late with more than 3 s of media in the 22 s."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pathlib import Path
 import httpx
 import m3u8
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ops.broadcast import MediaStack, media_stack, token_for, watch_in_chromium
 from streams.contracts.base import Role
@@ -38,10 +45,14 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
         eventually(lambda: httpx.get(rungs).text.count("#EXTINF") >= 2, 20, "two segments on air")
         viewer = f"vw_{stream['creator_id']}"
         url = f"{rig.api_url}{stream['watch_url']}#token={token_for(settings, viewer, Role.VIEWER)}"
+        late_before = late_parts(rig, stream["stream_id"])
         stats = watch_in_chromium(url, 22)
+        late = late_parts(rig, stream["stream_id"]) - late_before
     assert stats["playing"], stats
     assert stats["startup_ms"] < 2000, stats
-    assert stats["stalls"] == 0, stats
+    stalls = {k: stats.get(k) for k in ("stalls", "stall_log", "timeline", "errors", "startup_ms")}
+    assert late <= 9, f"the origin published {late} parts (3 s of media) too late in 22 s: {stalls}"
+    assert stats["stalls"] <= (1 if late else 0), f"stalls, the origin late with {late} parts: {stalls}"
     assert stats["current_time"] >= 19, stats
     latency = statistics.median(stats["latency_s"])
     assert 0 < latency < 3.5, f"live latency {latency:.2f}s"
@@ -63,3 +74,17 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
     assert seen["heartbeat"]["play_ms"] > 0
     assert seen["heartbeat"]["ltc"] is not None
     assert seen["end"]["reason"] == "exit"
+
+
+def late_parts(rig: MediaStack, stream_id: str) -> int:
+    """How many of the stream's parts the origin published too late for a player at the part
+    hold-back, in the rendition that was late most often (one hiccup delays every rendition)."""
+    text = httpx.get(f"{rig.origin}/metrics", timeout=5).text
+    counts = [
+        int(sample.value)
+        for family in text_string_to_metric_families(text)
+        if family.name == "media_parts_late"
+        for sample in family.samples
+        if sample.labels.get("stream") == stream_id
+    ]
+    return max(counts, default=0)
