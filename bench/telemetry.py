@@ -135,12 +135,19 @@ def sampled(pids: dict[str, int], folder: Path) -> Iterator[dict[str, Path]]:
 
 def in_telemetry_code(stack: str) -> bool:
     """A sample is telemetry's when the innermost frame outside the standard library is in
-    telemetry code (recording a metric, starting a span), or when its thread runs telemetry
-    code from the start (the span exporter's). A wrapper that only awaits the app, such as
-    FastAPI's own telemetry middleware, does not make the app's work telemetry's."""
+    telemetry code (recording a metric, starting a span), or when its thread was started to run
+    telemetry code (the span exporter's: ``threading``'s bootstrap, then telemetry). A wrapper
+    that only awaits the app, such as FastAPI's own telemetry middleware, does not make the
+    app's work telemetry's, even where py-spy, reading a running process, lost the frames
+    above it and the stack seems to begin there."""
     paths = [m.group(1) for m in FRAME.finditer(stack)]
     ours = [path for path in paths if not path.startswith("<") and not STDLIB.search(path)]
-    return bool(ours) and any(code in path for path in (ours[-1], ours[0]) for code in TELEMETRY_CODE)
+    if not ours:
+        return False
+    roots = [ours[-1]]
+    if paths[0].endswith("/threading.py"):
+        roots.append(ours[0])
+    return any(code in path for path in roots for code in TELEMETRY_CODE)
 
 
 def telemetry_share(profile: Path) -> dict[str, Any]:

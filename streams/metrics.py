@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -86,10 +87,19 @@ def stop_recording() -> None:
     prometheus_metrics.MetricWrapperBase.labels = same  # type: ignore[method-assign,assignment]
 
 
+@functools.lru_cache(maxsize=4096)
+def series(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, remembered: prometheus-client checks the values and takes a
+    lock on every ``labels()`` call, which costs more than the recording itself on a path that
+    records per request or per event. The label values of a hot path are few (routes, events,
+    agents); a rarely used series falls out of this cache, never out of the metric."""
+    return metric.labels(*values)
+
+
 def observe_since(stage: str, events: Iterable[Event]) -> None:
     """How long ago each event occurred, into ``gift_stage_seconds{stage}``."""
     now = time.time()
-    histogram = GIFT_STAGE_SECONDS.labels(stage)
+    histogram = series(GIFT_STAGE_SECONDS, stage)
     for event in events:
         histogram.observe(max(0.0, now - event.occurred_at.timestamp()))
 

@@ -23,12 +23,12 @@ followed.
 from __future__ import annotations
 
 import atexit
+import random
 import re
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -40,6 +40,11 @@ from streams.contracts.base import Event
 
 HEADER = "traceparent"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+NO_TRACE, NO_SPAN = "0" * 32, "0" * 16
+# Ids need to be unique, not secret: the OpenTelemetry SDK's own generator is ``random``'s too
+# (seeded from the OS, and again in a forked child), at a fraction of the cost of ``secrets``
+# (a system call per id).
+_ids = random
 # The ids an output event shares with the input that caused it.
 CORRELATION_FIELDS = ("gift_id", "message_id", "topup_id", "payout_id", "action_id", "stream_id")
 
@@ -81,52 +86,68 @@ def configure(
     return provider
 
 
-def _parent_context(traceparent: str | None) -> Any:
+class Parent(NamedTuple):
+    """A valid ``traceparent``'s parts."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+
+def parse(traceparent: str | bytes | None) -> Parent | None:
+    """A ``traceparent``'s parts, or None when it is missing or not a valid one."""
+    if isinstance(traceparent, bytes):
+        traceparent = traceparent.decode("latin-1")
     match = TRACEPARENT.fullmatch(traceparent or "")
-    if match is None or match.group(1) == "0" * 32 or match.group(2) == "0" * 16:
+    if match is None:
         return None
-    parent = trace.SpanContext(
-        int(match.group(1), 16),
-        int(match.group(2), 16),
+    trace_id, span_id, flags = match.groups()
+    if trace_id == NO_TRACE or span_id == NO_SPAN:
+        return None
+    return Parent(trace_id, span_id, bool(int(flags, 16) & 1))
+
+
+def _span_id() -> str:
+    return f"{_ids.getrandbits(64) or 1:016x}"
+
+
+def _parent_context(parent: Parent | None) -> Any:
+    if parent is None:
+        return None
+    context = trace.SpanContext(
+        int(parent.trace_id, 16),
+        int(parent.span_id, 16),
         is_remote=True,
-        trace_flags=trace.TraceFlags(int(match.group(3), 16) & trace.TraceFlags.SAMPLED),
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if parent.sampled else 0),
     )
-    return trace.set_span_in_context(trace.NonRecordingSpan(parent))
+    return trace.set_span_in_context(trace.NonRecordingSpan(context))
 
 
-def _open_span(
-    name: str, parent: str | None, kind: trace.SpanKind, attributes: dict[str, str] | None = None
-) -> tuple[str, trace.Span | None]:
-    """A hop: its ``traceparent`` (the parent's trace, or a new one) and its exported span
-    (None when spans are not exported)."""
+def _open_span(name: str, parent: Parent | None, kind: trace.SpanKind) -> tuple[str, str, trace.Span | None]:
+    """A hop: its ``traceparent`` (the parent's trace, or a new one), its trace id and its
+    exported span (None when spans are not exported, or the trace is not sampled)."""
     tracer = _TRACING.tracer
     if tracer is None:
-        return new_traceparent(trace_id_of(parent)), None
-    match = TRACEPARENT.fullmatch(parent or "")
-    if (
-        match is not None
-        and match.group(1) != "0" * 32
-        and match.group(2) != "0" * 16
-        and not int(match.group(3), 16) & 1
-    ):
+        trace_id = parent.trace_id if parent is not None else f"{_ids.getrandbits(128) or 1:032x}"
+        return f"00-{trace_id}-{_span_id()}-01", trace_id, None
+    if parent is not None and not parent.sampled:
         # A trace its head left unsampled (most of them): the SDK would only make a span that
         # records nothing, so the hop gets its id here, unsampled too, at a fraction of the cost.
-        return f"00-{match.group(1)}-{secrets.token_hex(8)}-00", None
-    span = tracer.start_span(name, context=_parent_context(parent), kind=kind, attributes=attributes)
+        return f"00-{parent.trace_id}-{_span_id()}-00", parent.trace_id, None
+    span = tracer.start_span(name, context=_parent_context(parent), kind=kind)
     context = span.get_span_context()
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}", span
+    trace_id = f"{context.trace_id:032x}"
+    return f"00-{trace_id}-{context.span_id:016x}-{context.trace_flags:02x}", trace_id, span
 
 
 def new_traceparent(trace_id: str | None = None) -> str:
     """A new span: of ``trace_id``'s trace, or of a new trace."""
-    return f"00-{trace_id or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return f"00-{trace_id or f'{_ids.getrandbits(128) or 1:032x}'}-{_span_id()}-01"
 
 
 def trace_id_of(traceparent: str | bytes | None) -> str | None:
-    if isinstance(traceparent, bytes):
-        traceparent = traceparent.decode("latin-1")
-    match = TRACEPARENT.fullmatch(traceparent or "")
-    return match.group(1) if match and match.group(1) != "0" * 32 else None
+    parent = parse(traceparent)
+    return parent.trace_id if parent is not None else None
 
 
 def current_trace_id() -> str | None:
@@ -144,12 +165,10 @@ def traced(
     if not _TRACING.enabled:
         yield None
         return
-    if isinstance(traceparent, bytes):
-        traceparent = traceparent.decode("latin-1")
-    current, span = _open_span(name, traceparent, SPAN_KINDS[kind])
+    current, trace_id, span = _open_span(name, parse(traceparent), SPAN_KINDS[kind])
     token, span_token = _current.set(current), _span.set(span)
     try:
-        yield trace_id_of(current)
+        yield trace_id
     finally:
         _current.reset(token)
         _span.reset(span_token)
@@ -191,11 +210,12 @@ def handling(inputs: Iterable[tuple[Event, str | bytes | None]], name: str = "ha
     traces: dict[tuple[str, Any], str] = {}
     spans: list[trace.Span] = []
     for event, header in inputs:
-        parent = header.decode("latin-1") if isinstance(header, bytes) else header
-        if trace_id_of(parent) is None:
+        parent = parse(header)
+        if parent is None:
             continue
-        hop, span = _open_span(name, parent, trace.SpanKind.CONSUMER, {"event.id": str(event.event_id)})
+        hop, _, span = _open_span(name, parent, trace.SpanKind.CONSUMER)
         if span is not None:
+            span.set_attribute("event.id", str(event.event_id))
             spans.append(span)
         for key in _keys(event):
             traces.setdefault(key, hop)

@@ -58,6 +58,7 @@ from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
+from streams.metrics import series
 from streams.redis_pool import connect_redis
 from streams.rooms.directory import RoomDirectory, RoomError, UnknownRoom
 from streams.rooms.history import ChatHistory
@@ -126,8 +127,8 @@ class RequestContext:
                 describe(
                     f"{scope['method']} {route}", {"http.route": route, "http.response.status_code": status}
                 )
-                HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-                HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
+                series(HTTP_REQUESTS, scope["method"], route, str(status)).inc()
+                series(HTTP_SECONDS, scope["method"], route).observe(seconds)
                 log.info(
                     "request",
                     method=scope["method"],
@@ -217,6 +218,10 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
         version="1",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # The platform's own tracing makes each request's span (``RequestContext``, continuing
+        # the caller's traceparent into Kafka); FastAPI's native telemetry would only look for
+        # global OpenTelemetry providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.include_router(router)
     app.include_router(fraud_router)

@@ -39,6 +39,7 @@ from streams.contracts.presence import LeaveReason, PresenceJoined, PresenceLeft
 from streams.contracts.reactions import ReactionSubmitted
 from streams.fanout.ports import moderators_room, user_room
 from streams.gifts.requests import GiftOrder, GiftRefused, request_gift
+from streams.metrics import series
 from streams.settings import RoomSettings
 from streams.tracing import traced
 
@@ -109,8 +110,8 @@ def client_event(method: SessionMethod) -> Method:
             structlog.contextvars.bound_contextvars(socket_event=event, trace_id=trace_id),
         ):
             ack = await _acknowledge(self, sid, data)
-        SOCKET_EVENTS.labels(event, outcome_of(ack)).inc()
-        SOCKET_SECONDS.labels(event).observe(time.monotonic() - started)
+        series(SOCKET_EVENTS, event, outcome_of(ack)).inc()
+        series(SOCKET_SECONDS, event).observe(time.monotonic() - started)
         return ack
 
     async def _acknowledge(self: GatewayNamespace, sid: str, data: Any) -> dict[str, Any]:

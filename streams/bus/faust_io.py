@@ -33,7 +33,7 @@ from streams.bus.retry import Backoff, is_transient
 from streams.contracts.base import Event
 from streams.contracts.codec import decode
 from streams.exceptions import ContractViolation, PoisonRecord
-from streams.metrics import AGENT_BATCH_SECONDS, AGENT_RETRIES, RECORDS_CONSUMED
+from streams.metrics import AGENT_BATCH_SECONDS, AGENT_RETRIES, RECORDS_CONSUMED, series
 from streams.topics import TopicSpec
 from streams.tracing import handling, header_value, traced
 
@@ -81,7 +81,7 @@ async def decode_events(
         except ContractViolation as violation:
             await _dead_letter(dead_letters, record, violation)
     if decoded:
-        RECORDS_CONSUMED.labels(dead_letters.consumer, spec.name).inc(len(decoded))
+        series(RECORDS_CONSUMED, dead_letters.consumer, spec.name).inc(len(decoded))
     return decoded
 
 
@@ -108,7 +108,7 @@ async def _handle(
             log.exception("agent_handler_failed", agent=agent, batch=len(events))
             poison = [(event, f"{agent} failed on it: {err!r}"[:500]) for event in events]
             break
-    AGENT_BATCH_SECONDS.labels(agent).observe(time.monotonic() - started)
+    series(AGENT_BATCH_SECONDS, agent).observe(time.monotonic() - started)
     if poison:
         records = {id(event): record for record, event in pairs}
         for event, reason in poison:
