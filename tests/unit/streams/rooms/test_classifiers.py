@@ -21,6 +21,31 @@ async def test_the_shipped_model_scores_abuse_above_friendly_chat_in_one_batch()
     assert await ShippedModel().scores([]) == []
 
 
+CHAT = [
+    "thanks for the stream, see you tomorrow",
+    "shut up you stupid loser",
+    "",
+    "!!!",
+    "you are an idiot idiot idiot, go away",
+    "Ünïcödé wörds and THE the the",
+    "GG wp, that clutch was insane",
+    "a" * 300,
+    "kill yourself",
+    "what a damn good play",
+]
+
+
+def test_the_shipped_model_scores_exactly_as_the_packages_scikit_learn_pipeline() -> None:
+    from profanity_check import predict_prob
+
+    model = ShippedModel()
+    texts = CHAT * 4  # 40: the batch path, and each message alone
+    expected = [float(p) for p in predict_prob(texts)]
+    assert [model.score(text) for text in texts] == pytest.approx(expected, abs=1e-12)
+    assert len(texts) >= model.VECTORIZED_FROM
+    assert model.score_all(texts) == pytest.approx(expected, abs=1e-12)
+
+
 def endpoint(
     answer: httpx.Response | None = None, seen: list[httpx.Request] | None = None
 ) -> httpx.AsyncClient:
