@@ -52,6 +52,12 @@ GIFTS = 12_000 if QUICK else 60_000
 NAIVE_GIFTS = 1_000 if QUICK else 3_000
 E2E_GIFTS = 1_000 if QUICK else 4_000
 E2E_CONCURRENCY = 64
+# Also once open-loop, at a rate this machine sustains (about half of what the closed loop
+# reaches): a gift is sent on schedule whether or not earlier ones were answered, and its latency
+# counts from its scheduled time. The closed loop measures capacity, where every gift also waits
+# behind the backlog; this one measures a gift's way through the platform at a steady load.
+OPEN_LOOP_RATE = 150
+OPEN_LOOP_S = 10 if QUICK else 20
 # End-to-end runs with telemetry off, on, on, off (ABBA: a machine drifting over the run, or
 # warming up, weighs on both sides alike); medians over the rounds.
 TELEMETRY_ORDER = (False, True, True, False)
@@ -177,11 +183,14 @@ def free_port() -> int:
 
 
 async def end_to_end(
-    settings: Settings, telemetry: dict[str, str], profiles: Path | None = None
+    settings: Settings, telemetry: dict[str, str], profiles: Path | None = None, rate: float | None = None
 ) -> dict[str, Any]:
     """HTTP -> API -> Kafka -> fraud -> settlement -> PostgreSQL -> gifts.outcomes, the API and
     the worker run with ``telemetry`` in their environment. With ``profiles``, py-spy samples the
-    API and the worker over the measured window, for telemetry's share of their CPU."""
+    API and the worker over the measured window, for telemetry's share of their CPU. With
+    ``rate``, gifts are sent open-loop at that many a second (see ``OPEN_LOOP_RATE``), else as
+    fast as ``E2E_CONCURRENCY`` requests in flight allow."""
+    n_gifts = round(rate * OPEN_LOOP_S) if rate is not None else E2E_GIFTS
     run = uuid.uuid4().hex[:6]
     app_id = f"bench-e2e-{run}"
     start_group_at_end(settings.kafka.bootstrap_servers, app_id, CONSUMED)
@@ -264,6 +273,7 @@ async def end_to_end(
         secret = settings.auth.token_secret.get_secret_value()
         tokens = {s: issue(secret, s, [Role.VIEWER]) for s in senders}
         sent_at: dict[str, float] = {}
+        answered_ms: list[float] = []
         # aiohttp as the load generator: httpx's async client tops out near 140 requests/s here,
         # which would measure the client, not the platform.
         connector = aiohttp.TCPConnector(limit=E2E_CONCURRENCY)
@@ -279,10 +289,12 @@ async def end_to_end(
             await asyncio.sleep(8)  # the worker joins its consumer group
             semaphore = asyncio.Semaphore(E2E_CONCURRENCY)
 
-            async def one(i: int) -> None:
+            async def one(i: int, start: float) -> None:
                 sender = senders[i % len(senders)]
+                if rate is not None:
+                    await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 async with semaphore:
-                    t = time.monotonic()
+                    t = time.monotonic() if rate is None else start + i / rate
                     async with client.post(
                         "/v1/gifts",
                         json={
@@ -294,10 +306,11 @@ async def end_to_end(
                     ) as r:
                         r.raise_for_status()
                         sent_at[(await r.json())["gift_id"]] = t
+                        answered_ms.append((time.monotonic() - t) * 1000)
 
+            pace = f"open-loop at {rate:g}/s" if rate is not None else f"{E2E_CONCURRENCY} in flight"
             print(
-                f"end to end: {E2E_GIFTS:,} gifts over HTTP, {E2E_CONCURRENCY} in flight, telemetry "
-                f"{telemetry['OBSERVE_TELEMETRY']} ...",
+                f"end to end: {n_gifts:,} gifts over HTTP, {pace}, telemetry {telemetry['OBSERVE_TELEMETRY']} ...",
                 flush=True,
             )
             processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
@@ -305,7 +318,7 @@ async def end_to_end(
             cpu_before["load generator"] = time.process_time()
             with maybe_sampled({"api": api.pid, "worker": worker.pid}, profiles) as recorded:
                 first = time.monotonic()
-                await asyncio.gather(*(one(i) for i in range(E2E_GIFTS)))
+                await asyncio.gather(*(one(i, first) for i in range(n_gifts)))
                 accepted_s = time.monotonic() - first
                 deadline = time.monotonic() + 180
                 while len(set(sent_at) & set(settled_at)) < len(sent_at) and time.monotonic() < deadline:
@@ -325,6 +338,8 @@ async def end_to_end(
             "api_accepted_per_s": round(len(sent_at) / accepted_s),
             "p50_request_to_settled_ms": round(latencies[len(latencies) // 2], 1),
             "p99_request_to_settled_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+            "api_p50_ms": round(statistics.median(answered_ms), 1),
+            "api_p99_ms": round(sorted(answered_ms)[int(0.99 * (len(answered_ms) - 1))], 1),
             "cpu_us_per_gift": cpu_us,
             "cpu_us_per_gift_total": sum(cpu_us.values()),
         }
@@ -353,6 +368,7 @@ def main() -> int:
         print("end to end once more, telemetry on, sampled by py-spy ...", flush=True)
         profiled = asyncio.run(end_to_end(settings, telemetry_env(True, endpoint), PROFILES))
         exported = len(spans)
+        steady = asyncio.run(end_to_end(settings, telemetry_env(True, endpoint), rate=OPEN_LOOP_RATE))
     e2e = next(run for on, run in runs if on)
     print(
         f"  {e2e['e2e_gifts_per_s']:,} gifts/s end to end; request -> settled p50 "
@@ -360,6 +376,13 @@ def main() -> int:
         flush=True,
     )
     result.update(e2e)
+    result["open_loop"] = {"offered_gifts_per_s": OPEN_LOOP_RATE, **steady}
+    print(
+        f"  open-loop at {OPEN_LOOP_RATE}/s: {steady['e2e_gifts_per_s']:,} gifts/s settled; request -> "
+        f"settled p50 {steady['p50_request_to_settled_ms']} ms, p99 {steady['p99_request_to_settled_ms']} ms; "
+        f"API answers p50 {steady['api_p50_ms']} ms, p99 {steady['api_p99_ms']} ms",
+        flush=True,
+    )
     cost = telemetry_cost(
         [run["cpu_us_per_gift"] for on, run in runs if on],
         [run["cpu_us_per_gift"] for on, run in runs if not on],
