@@ -19,6 +19,7 @@ import socketio
 
 from serving.api.app import create_app
 from serving.api.state import AppState
+from serving.gateway.engineio_poll import install as install_engineio_poll
 from serving.gateway.recovery import RecoveringRedisManager
 from serving.gateway.server import register
 from streams.settings import Settings
@@ -28,6 +29,7 @@ SOCKET_PATH = "socket.io"
 
 def create_gateway(settings: Settings, node_id: str) -> Any:
     instance = f"{node_id}.{secrets.token_hex(4)}"
+    install_engineio_poll()
 
     async def heartbeat(state: AppState) -> None:
         """This instance's presence heartbeat; its connections expire when it stops."""
