@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Mapping
 
 import structlog
 import uvicorn
@@ -18,7 +19,7 @@ import uvicorn
 from media.ingest.keys import KeyAuthority
 from media.ingest.rtmp import serve_rtmp
 from media.ingest.srt import SrtListener, srt_available
-from media.live import LiveConfig, LiveStreams
+from media.live import LiveConfig, LiveStream, LiveStreams
 from media.origin import create_origin
 from media.packaging.llhls import Timing
 from media.transcode.ladder import Ladder
@@ -46,16 +47,15 @@ def _metrics(streams: LiveStreams) -> str:
         "# TYPE media_parts_in_window gauge",
         f"media_parts_in_window {parts}",
     ]
-    series = (
-        ("media_part_lag_seconds", "gauge", "part_lag_s"),
-        ("media_part_lag_max_seconds", "gauge", "part_lag_max_s"),
-        ("media_parts_late_total", "counter", "late_parts"),
+    series: tuple[tuple[str, str, Callable[[LiveStream], Mapping[str, float]]], ...] = (
+        ("media_part_lag_seconds", "gauge", lambda stream: stream.part_lag_s),
+        ("media_part_lag_max_seconds", "gauge", lambda stream: stream.part_lag_max_s),
+        ("media_parts_late_total", "counter", lambda stream: stream.late_parts),
     )
-    for metric, kind, attribute in series:
+    for metric, kind, by_rendition in series:
         lines.append(f"# TYPE {metric} {kind}")
         for stream in streams.streams.values():
-            values: dict[str, float] = getattr(stream, attribute)
-            for rendition, value in values.items():
+            for rendition, value in by_rendition(stream).items():
                 labels = f'stream="{stream.stream_id}",rendition="{rendition}"'
                 lines.append(f"{metric}{{{labels}}} {value:.6g}")
     return "\n".join(lines) + "\n"

@@ -41,10 +41,6 @@ from streams.contracts.base import Event
 HEADER = "traceparent"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 NO_TRACE, NO_SPAN = "0" * 32, "0" * 16
-# Ids need to be unique, not secret: the OpenTelemetry SDK's own generator is ``random``'s too
-# (seeded from the OS, and again in a forked child), at a fraction of the cost of ``secrets``
-# (a system call per id).
-_ids = random
 # The ids an output event shares with the input that caused it.
 CORRELATION_FIELDS = ("gift_id", "message_id", "topup_id", "payout_id", "action_id", "stream_id")
 
@@ -107,8 +103,15 @@ def parse(traceparent: str | bytes | None) -> Parent | None:
     return Parent(trace_id, span_id, bool(int(flags, 16) & 1))
 
 
+# Ids need to be unique, not secret: the OpenTelemetry SDK's own generator is ``random``'s too
+# (seeded from the OS, and again in a forked child), at a fraction of the cost of ``secrets``
+# (a system call per id). Never all zeros, which would be invalid.
 def _span_id() -> str:
-    return f"{_ids.getrandbits(64) or 1:016x}"
+    return f"{random.getrandbits(64) or 1:016x}"
+
+
+def _trace_id() -> str:
+    return f"{random.getrandbits(128) or 1:032x}"
 
 
 def _parent_context(parent: Parent | None) -> Any:
@@ -128,7 +131,7 @@ def _open_span(name: str, parent: Parent | None, kind: trace.SpanKind) -> tuple[
     exported span (None when spans are not exported, or the trace is not sampled)."""
     tracer = _TRACING.tracer
     if tracer is None:
-        trace_id = parent.trace_id if parent is not None else f"{_ids.getrandbits(128) or 1:032x}"
+        trace_id = parent.trace_id if parent is not None else _trace_id()
         return f"00-{trace_id}-{_span_id()}-01", trace_id, None
     if parent is not None and not parent.sampled:
         # A trace its head left unsampled (most of them): the SDK would only make a span that
@@ -142,7 +145,7 @@ def _open_span(name: str, parent: Parent | None, kind: trace.SpanKind) -> tuple[
 
 def new_traceparent(trace_id: str | None = None) -> str:
     """A new span: of ``trace_id``'s trace, or of a new trace."""
-    return f"00-{trace_id or f'{_ids.getrandbits(128) or 1:032x}'}-{_span_id()}-01"
+    return f"00-{trace_id or _trace_id()}-{_span_id()}-01"
 
 
 def trace_id_of(traceparent: str | bytes | None) -> str | None:
