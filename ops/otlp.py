@@ -37,6 +37,8 @@ def otlp_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
                                 "trace_id": span.trace_id.hex(),
                                 "span_id": span.span_id.hex(),
                                 "parent_span_id": span.parent_span_id.hex(),
+                                "start_ns": span.start_time_unix_nano,
+                                "end_ns": span.end_time_unix_nano,
                                 "attributes": {
                                     a.key: a.value.int_value or a.value.string_value for a in span.attributes
                                 },

@@ -7,6 +7,7 @@ from typing import Any
 
 import faust
 
+from streams.heap import freeze_startup_heap
 from streams.settings import Settings
 from streams.topics import TopicSpec
 
@@ -31,6 +32,10 @@ class PlatformApp(faust.App):
         for hook in self._on_start_hooks:
             await hook()
         await super().on_start()
+
+    async def on_started(self) -> None:
+        await super().on_started()
+        freeze_startup_heap()
 
     async def on_stop(self) -> None:
         await super().on_stop()

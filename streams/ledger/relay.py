@@ -214,6 +214,7 @@ class OutboxRelay:
 
 
 def main() -> None:
+    from streams.heap import freeze_startup_heap
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
     from streams.settings import Settings
@@ -239,6 +240,7 @@ def main() -> None:
     if relay is None:
         wire.close()
         return
+    freeze_startup_heap()
     try:
         relay.run(stop)
     finally:

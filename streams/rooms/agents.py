@@ -80,7 +80,7 @@ def register_room_agents(
                     await fan_out_chat(decision, emitter, history)
 
         await process_batches(
-            stream, submitted, dead_letters, handle, max_records=500, within_s=0.005, agent="chat-moderation"
+            stream, submitted, dead_letters, handle, max_records=500, within_s=0.001, agent="chat-moderation"
         )
 
     @app.agent(app.raw_topic(decisions), name="chat-fanout")

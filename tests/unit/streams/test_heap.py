@@ -1,0 +1,45 @@
+"""A service freezes what start-up built: full collections stop walking it, later garbage is
+still collected."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from streams.heap import freeze_startup_heap
+
+
+class Node:
+    def __init__(self) -> None:
+        self.peer: Node | None = None
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    yield
+    gc.unfreeze()
+
+
+def cycle() -> weakref.ref[Node]:
+    a, b = Node(), Node()
+    a.peer, b.peer = b, a
+    return weakref.ref(a)
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
+    kept = [Node() for _ in range(10_000)]  # what start-up keeps for the life of the process
+    before = gc.get_freeze_count()
+    early_garbage = cycle()
+
+    frozen = freeze_startup_heap()
+
+    assert early_garbage() is None, "garbage from start-up is collected before the freeze"
+    assert frozen == gc.get_freeze_count() >= before + len(kept)
+    assert all(gc.is_tracked(node) for node in kept)
+    late_garbage = cycle()
+    gc.collect()
+    assert late_garbage() is None, "a cycle made after the freeze is still collected"
