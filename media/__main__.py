@@ -25,7 +25,7 @@ from media.packaging.llhls import Timing
 from media.transcode.ladder import Ladder
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
-from streams.heap import freeze_startup_heap
+from streams.heap import prepare_heap_for_serving
 from streams.logs import configure_logging
 from streams.metrics import announce
 from streams.settings import Settings
@@ -106,7 +106,7 @@ async def run(settings: Settings, rtmp_port: int, srt_port: int, origin_port: in
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    freeze_startup_heap()
+    prepare_heap_for_serving()
     log.info(
         "media.ready",
         rtmp=f"rtmp://{media.host}:{rtmp_port}/live",

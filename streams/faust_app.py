@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from streams.heap import freeze_startup_heap
+from streams.heap import prepare_heap_for_serving
 from streams.settings import Settings
 from streams.topics import TopicSpec
 
@@ -35,7 +35,7 @@ class PlatformApp(faust.App):
 
     async def on_started(self) -> None:
         await super().on_started()
-        freeze_startup_heap()
+        prepare_heap_for_serving()
 
     async def on_stop(self) -> None:
         await super().on_stop()

@@ -56,7 +56,7 @@ from streams.fraud.alert_acks import AlertAcks
 from streams.fraud.counters import RedisCounters
 from streams.fraud.rules import topup_rules
 from streams.gifts.holds import GiftHolds
-from streams.heap import freeze_startup_heap
+from streams.heap import prepare_heap_for_serving
 from streams.ledger.model import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownTransfer
 from streams.ledger.store import PostgresLedger
 from streams.metrics import series
@@ -202,7 +202,7 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
-        freeze_startup_heap()
+        prepare_heap_for_serving()
         try:
             yield
         finally:

@@ -214,7 +214,7 @@ class OutboxRelay:
 
 
 def main() -> None:
-    from streams.heap import freeze_startup_heap
+    from streams.heap import prepare_heap_for_serving
     from streams.logs import configure_logging
     from streams.metrics import serve_metrics
     from streams.settings import Settings
@@ -240,7 +240,7 @@ def main() -> None:
     if relay is None:
         wire.close()
         return
-    freeze_startup_heap()
+    prepare_heap_for_serving()
     try:
         relay.run(stop)
     finally:

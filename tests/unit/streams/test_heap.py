@@ -1,5 +1,5 @@
-"""A service freezes what start-up built: full collections stop walking it, later garbage is
-still collected."""
+"""A service freezes what start-up built (full collections stop walking it) and widens the
+youngest generation; later garbage is still collected."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.heap import freeze_startup_heap
+from streams.heap import YOUNGEST_GENERATION, prepare_heap_for_serving
 
 
 class Node:
@@ -19,8 +19,10 @@ class Node:
 
 @pytest.fixture
 def restore_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def cycle() -> weakref.ref[Node]:
@@ -35,11 +37,12 @@ def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
     before = gc.get_freeze_count()
     early_garbage = cycle()
 
-    frozen = freeze_startup_heap()
+    frozen = prepare_heap_for_serving()
 
     assert early_garbage() is None, "garbage from start-up is collected before the freeze"
     assert frozen == gc.get_freeze_count() >= before + len(kept)
     assert all(gc.is_tracked(node) for node in kept)
+    assert gc.get_threshold()[0] == YOUNGEST_GENERATION, "in-flight objects die young"
     late_garbage = cycle()
     gc.collect()
     assert late_garbage() is None, "a cycle made after the freeze is still collected"
