@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import confluent_kafka
 import structlog
@@ -39,8 +39,10 @@ class ConsumeFailed(PlatformError):
     """The broker reported an error that is not a normal end of partition."""
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(NamedTuple):
+    """One decoded record and where it came from (a tuple: a sink builds one per record, and a
+    frozen dataclass cost ~1.8 µs each, a tenth of the sink's time per row)."""
+
     event: Event
     topic: str
     partition: int
