@@ -334,14 +334,19 @@ def gate_ttl_days(table: RawTable) -> int:
     return max(days, default=COMPACTED_GATE_DAYS) + 1
 
 
+GATE_COLUMNS = {"event_id": "UUID", "occurred_at": "DateTime64(3, 'UTC')"}
+"""A first-seen gate's columns and their types (the sink writes them)."""
+
+
 def gate_statements(table: RawTable) -> str:
     gate = gate_name(table)
     ttl_s = gate_ttl_days(table) * 86_400
+    width = max(len(name) for name in GATE_COLUMNS) + 2
+    columns = ",\n".join(f"    {f'`{name}`':<{width}} {type_}" for name, type_ in GATE_COLUMNS.items()) + "\n"
     return (
         f"-- Event ids already in {table.name}, remembered {gate_ttl_days(table)} days.\n"
         f"CREATE TABLE IF NOT EXISTS {gate}\n(\n"
-        "    `event_id`    UUID,\n"
-        "    `occurred_at` DateTime64(3, 'UTC')\n"
+        f"{columns}"
         f")\nENGINE = EmbeddedRocksDB({ttl_s})\nPRIMARY KEY event_id;\n"
     )
 

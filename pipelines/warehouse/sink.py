@@ -52,7 +52,7 @@ from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.rows import ColumnBatch
 from streams.bus.consumer import Received
 from streams.topics import TOPICS, TopicSpec
-from warehouse.schema import TABLES_BY_EVENT, RawTable, gate_name
+from warehouse.schema import GATE_COLUMNS, TABLES_BY_EVENT, RawTable, gate_name
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -173,6 +173,7 @@ class WarehouseWriter:
                 table.name,
                 columns.columns,
                 column_names=columns.names,
+                column_type_names=columns.types,
                 column_oriented=True,
                 settings={
                     "insert_deduplication_token": token,
@@ -189,7 +190,8 @@ class WarehouseWriter:
             lambda: self._client.insert(
                 gate,
                 [ids, columns.column("occurred_at")],
-                column_names=["event_id", "occurred_at"],
+                column_names=list(GATE_COLUMNS),
+                column_type_names=list(GATE_COLUMNS.values()),
                 column_oriented=True,
                 settings={"async_insert": 0},
             ),

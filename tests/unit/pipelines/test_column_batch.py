@@ -42,6 +42,7 @@ def test_each_event_is_one_row_of_its_table_in_column_order(table: RawTable) -> 
 
     assert batch.count == len(events)
     assert batch.names == [c for c in expected_columns(table) if c != INGESTED_AT]
+    assert batch.types == [expected_columns(table)[c] for c in batch.names]
     assert all(len(column) == len(events) for column in batch.columns)
     for i, (event, r) in enumerate(zip(events, received, strict=True)):
         row = dict(zip(batch.names, (column[i] for column in batch.columns), strict=True))
