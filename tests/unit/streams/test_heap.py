@@ -8,8 +8,10 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
-from streams.heap import YOUNGEST_GENERATION, prepare_heap_for_serving
+from streams.heap import PAUSES, YOUNGEST_GENERATION, prepare_heap_for_serving
 
 
 class Node:
@@ -23,6 +25,18 @@ def restore_gc() -> Iterator[None]:
     yield
     gc.unfreeze()
     gc.set_threshold(*thresholds)
+    if PAUSES in gc.callbacks:
+        gc.callbacks.remove(PAUSES)
+        REGISTRY.unregister(PAUSES)
+
+
+def served(name: str, **labels: str) -> float:
+    """A sample of what this process serves to Prometheus."""
+    for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    raise AssertionError(f"{name}{labels} is not served")
 
 
 def cycle() -> weakref.ref[Node]:
@@ -46,3 +60,19 @@ def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
     late_garbage = cycle()
     gc.collect()
     assert late_garbage() is None, "a cycle made after the freeze is still collected"
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_every_pause_is_timed_into_the_served_histogram() -> None:
+    prepare_heap_for_serving()
+    prepare_heap_for_serving()  # twice: one hook, one histogram (no duplicate registration)
+    before = served("gc_pause_seconds_count", generation="2")
+    seconds_before = served("gc_pause_seconds_sum", generation="2")
+
+    for _ in range(3):
+        gc.collect()
+
+    assert served("gc_pause_seconds_count", generation="2") == before + 3
+    assert served("gc_pause_seconds_sum", generation="2") > seconds_before
+    assert served("gc_pause_seconds_bucket", generation="2", le="+Inf") == before + 3
+    assert gc.callbacks.count(PAUSES) == 1
