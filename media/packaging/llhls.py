@@ -51,7 +51,7 @@ class Timing:
     segment_s: float = 2.0
     part_target_s: float = 0.334
     window_segments: int = 8  # segments listed in a playlist (and kept in memory)
-    part_hold_back_parts: float = 4.0  # Apple: at least 3 part targets; 4 leaves a cushion
+    part_hold_back_parts: float = 3.5  # Apple: at least 3 part targets; half a part of cushion
 
     @property
     def target_duration(self) -> int:
