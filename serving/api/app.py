@@ -153,6 +153,12 @@ def unavailable_dependency(err: Exception) -> str:
     return "backend"
 
 
+async def prepare_heap(_: AppState) -> None:
+    """A deployable's background task: once it serves, its start-up heap is frozen
+    (``streams.heap``). Not part of every app built: a test process keeps its own heap."""
+    prepare_heap_for_serving()
+
+
 def create_app(settings: Settings, background: Sequence[Background] = ()) -> FastAPI:
     """``background`` tasks (a gateway node's heartbeat) run while the app serves, cancelled at
     shutdown. Refuses to build without strong signing secrets (tokens, payment webhooks)."""
@@ -202,7 +208,6 @@ def create_app(settings: Settings, background: Sequence[Background] = ()) -> Fas
         )
         app.state.wire = wire
         tasks = [asyncio.create_task(task(app.state.platform)) for task in background]
-        prepare_heap_for_serving()
         try:
             yield
         finally:
@@ -344,7 +349,13 @@ def main() -> None:
     configure_logging(settings.log_format)
     init_telemetry(settings, "api")
     serve_metrics("api", settings.local.run_dir, port=args.metrics_port)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(settings, background=[prepare_heap]),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import os
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import socketio
 
-from serving.api.app import create_app
+from serving.api.app import Background, create_app, prepare_heap
 from serving.api.state import AppState
 from serving.gateway.engineio_poll import install as install_engineio_poll
 from serving.gateway.recovery import RecoveringRedisManager
@@ -27,7 +28,7 @@ from streams.settings import Settings
 SOCKET_PATH = "socket.io"
 
 
-def create_gateway(settings: Settings, node_id: str) -> Any:
+def create_gateway(settings: Settings, node_id: str, background: Sequence[Background] = ()) -> Any:
     instance = f"{node_id}.{secrets.token_hex(4)}"
     install_engineio_poll()
 
@@ -41,7 +42,7 @@ def create_gateway(settings: Settings, node_id: str) -> Any:
             with contextlib.suppress(Exception):
                 await state.presence.node_gone(instance)
 
-    api = create_app(settings, background=[heartbeat])
+    api = create_app(settings, background=[heartbeat, *background])
     manager = RecoveringRedisManager(settings.redis.url)
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -78,7 +79,7 @@ def main() -> None:
     # No permessage-deflate: compressing every frame for every socket cost the node a third of
     # its CPU on room broadcasts (and the clients as much to inflate); chat frames are small.
     uvicorn.run(
-        create_gateway(settings, args.node_id),
+        create_gateway(settings, args.node_id, background=[prepare_heap]),
         host=args.host,
         port=args.port,
         log_level="warning",
