@@ -89,7 +89,8 @@ import { call, idempotent, session } from "./session.js";
         stallStarted = performance.now(); stats.stalls += 1; beacon("stall_start");
         const ahead = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
         (stats.stall_log = stats.stall_log || []).push({ at_ms: Math.round(performance.now() - t0),
-          buffer_s: Number(ahead.toFixed(3)), latency_ms: latencyMs(), level: hls && hls.currentLevel });
+          buffer_s: Number(ahead.toFixed(3)), latency_ms: latencyMs(), level: hls && hls.currentLevel,
+          loading: (stats.trace || []).slice(-24) });
       }
     });
     video.addEventListener("ended", () => beacon("end", { reason: "ended" }));
@@ -103,11 +104,25 @@ import { call, idempotent, session } from "./session.js";
       manifestLoadingRetryDelay: 500,
       testBandwidth: false,
       startFragPrefetch: true,
+      // Start on the lowest rung and let ABR climb (it reached the top in 0.3-0.5 s here). Started
+      // on the top rung with an empty buffer, ABR abandoned the first part as "too slow" on a busy
+      // machine, aborted it and switched down and up again: the one player stall CI saw followed it.
+      startLevel: 0,
       // Our segments are fMP4 already (hls.js only remuxes them): its transmux worker costs
       // 300-500 ms of startup here and buys nothing.
       enableWorker: false,
     });
     window.hls = hls;
+    // The last moments of loading, kept for a stall's diagnosis (bounded; read by the e2e probe).
+    const trace = (stats.trace = []);
+    const note = (what) => { trace.push(Math.round(performance.now() - t0) + " " + what); if (trace.length > 48) trace.shift(); };
+    const fragName = (d) => (d.frag.type === "audio" ? "audio" : "L" + d.frag.level) + " sn" + d.frag.sn + (d.part ? " p" + d.part.index : "");
+    hls.on(Hls.Events.FRAG_LOADING, (_, d) => note("load " + fragName(d)));
+    hls.on(Hls.Events.FRAG_BUFFERED, (_, d) => note("buffered " + fragName(d) + " ahead " +
+      (video.buffered.length ? (video.buffered.end(video.buffered.length - 1) - video.currentTime).toFixed(2) : "0")));
+    hls.on(Hls.Events.LEVEL_SWITCHING, (_, d) => note("switching L" + d.level));
+    hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, (_, d) => note("too slow, abandoned " + fragName(d)));
+    hls.on(Hls.Events.LEVEL_UPDATED, (_, d) => note("playlist L" + d.level + " edge " + d.details.endSN + "." + d.details.partList?.length));
     hls.on(Hls.Events.MANIFEST_LOADED, () => mark("manifest"));
     hls.on(Hls.Events.LEVEL_LOADED, () => mark("playlist"));
     hls.on(Hls.Events.FRAG_LOADED, () => mark("first_part"));
