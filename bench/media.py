@@ -80,6 +80,8 @@ def _watch(url: str) -> dict[str, Any]:
         "latency_s": round(statistics.median(settled), 2) if settled else None,
         "latency_p95_s": round(sorted(settled)[int(0.95 * (len(settled) - 1))], 2) if settled else None,
         "stalls": stats.get("stalls"),
+        # Each stall with the player's last loading steps (parts, levels, abandoned loads).
+        "stall_log": stats.get("stall_log") or [],
         "played_s": round(stats.get("current_time") or 0, 1),
         "errors": stats.get("errors", [])[:5],
         "timeline_ms": stats.get("timeline"),
