@@ -21,7 +21,8 @@ try {
     const v = document.getElementById("video");
     return Object.assign({}, s, { current_time: v ? v.currentTime : null,
       dropped: v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().droppedVideoFrames : null,
-      levels: window.hls ? window.hls.levels.map((l) => l.height) : [] });
+      levels: window.hls ? window.hls.levels.map((l) => l.height) : [],
+      abr_auto: window.hls ? window.hls.autoLevelEnabled : null });
   });
   // Leaving the page sends the "end" beacon (fetch keepalive on pagehide).
   await page.goto("about:blank");

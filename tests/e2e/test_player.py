@@ -57,6 +57,7 @@ def test_chromium_plays_ll_hls_for_20s_without_stalling_and_reports_qos(
     latency = statistics.median(stats["latency_s"])
     assert 0 < latency < 3.5, f"live latency {latency:.2f}s"
     assert stats["levels"] == [144, 240, 360]
+    assert stats["abr_auto"], "the player holds its first rung while starting, then adapts again"
     assert stats["beacons_failed"] == 0, stats["errors"]
     assert stats["room_joined"], "the page joined the stream's room on the gateway"
 

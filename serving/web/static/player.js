@@ -104,10 +104,6 @@ import { call, idempotent, session } from "./session.js";
       manifestLoadingRetryDelay: 500,
       testBandwidth: false,
       startFragPrefetch: true,
-      // Start on the lowest rung and let ABR climb (it reached the top in 0.3-0.5 s here). Started
-      // on the top rung with an empty buffer, ABR abandoned the first part as "too slow" on a busy
-      // machine, aborted it and switched down and up again: the one player stall CI saw followed it.
-      startLevel: 0,
       // Our segments are fMP4 already (hls.js only remuxes them): its transmux worker costs
       // 300-500 ms of startup here and buys nothing.
       enableWorker: false,
@@ -123,6 +119,14 @@ import { call, idempotent, session } from "./session.js";
     hls.on(Hls.Events.LEVEL_SWITCHING, (_, d) => note("switching L" + d.level));
     hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, (_, d) => note("too slow, abandoned " + fragName(d)));
     hls.on(Hls.Events.LEVEL_UPDATED, (_, d) => note("playlist L" + d.level + " edge " + d.details.endSN + "." + d.details.partList?.length));
+    // No rung switch while starting: hold the rung ABR picks first until playback has run a few
+    // seconds, then hand back to ABR. A switch in the first second (ABR abandoning the first part
+    // as too slow with an empty buffer, or climbing from a low start) left hls.js not loading the
+    // next video part for over a second: the player stalls CI and a stressed machine saw.
+    hls.once(Hls.Events.MANIFEST_PARSED, () => {
+      hls.loadLevel = hls.nextAutoLevel;
+      video.addEventListener("playing", () => setTimeout(() => { hls.loadLevel = -1; }, 3000), { once: true });
+    });
     hls.on(Hls.Events.MANIFEST_LOADED, () => mark("manifest"));
     hls.on(Hls.Events.LEVEL_LOADED, () => mark("playlist"));
     hls.on(Hls.Events.FRAG_LOADED, () => mark("first_part"));
