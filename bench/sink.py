@@ -5,7 +5,8 @@ through the live aggregates against the raw tables.
     python -m bench.sink            # full: 300k events through the sink, 10M rows for the dashboards
     QUICK=1 python -m bench.sink    # short: 60k events, 1M rows
 
-Everything runs on the real local Kafka and ClickHouse server, in a throwaway database.
+Everything runs on the real local Kafka and ClickHouse server, in throwaway databases and its own
+copy of the topics (`bench.*`, deleted at the end), so the platform's consumer groups never see it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ops.simulate import simulate
 from pipelines.warehouse.rows import ColumnBatch
 from pipelines.warehouse.runner import BatchCollector, run_pipelined
 from pipelines.warehouse.sink import WarehouseWriter, sink_topics
-from streams.bus.admin import start_group_at_end, wait_for_assignment
+from streams.bus.admin import delete_topics, ensure_topics, start_group_at_end, wait_for_assignment
 from streams.bus.consumer import Batch, ContractConsumer, Received
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import event_headers
@@ -46,6 +47,10 @@ STEADY_SECONDS = 8 if QUICK else 20
 SCALE_EVENTS = 60_000 if QUICK else 300_000
 DASHBOARD_ROWS = 1_000_000 if QUICK else 10_000_000
 RESULTS = REPO_ROOT / "bench" / "results" / "sink.json"
+# The bench's own copy of the topics, deleted when it ends: the platform's sink groups never see
+# the ~700,000 records a full run produces.
+NAMESPACE = "bench."
+BENCH_TOPICS = TOPICS.namespaced(NAMESPACE)
 
 
 def say(text: str) -> None:
@@ -56,7 +61,7 @@ def produce_raw(wire: KafkaWire, events: list[Any]) -> float:
     """Produce pre-built contract events (already valid) as fast as librdkafka takes them."""
     t = time.monotonic()
     for i, event in enumerate(events):
-        spec = TOPICS.for_event(type(event))
+        spec = BENCH_TOPICS.for_event(type(event))
         wire.produce(spec.name, encode(event), key=spec.key_of(event), headers=event_headers(event))
         if i % 20_000 == 0 and i:
             say(f"  produced {i:,}/{len(events):,}")
@@ -69,7 +74,7 @@ def sink_throughput(
 ) -> tuple[float, float, list[Received]]:
     """Rows/s through consume, decode, gates and insert, and the sink's CPU microseconds per row."""
     group = f"bench-sink-{uuid.uuid4().hex[:8]}"
-    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics(BENCH_TOPICS))
     events = list(simulate(group, EVENTS, datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1), seed=3))
     events = [e for e in events if type(e) in TABLES_BY_EVENT]
     say(f"sink: producing {len(events):,} events to Kafka ...")
@@ -80,8 +85,8 @@ def sink_throughput(
     consumer = ContractConsumer(
         settings.kafka.bootstrap_servers,
         group,
-        sink_topics(),
-        DeadLetterPublisher(wire, group),
+        sink_topics(BENCH_TOPICS),
+        DeadLetterPublisher(wire, group, BENCH_TOPICS),
     )
     received: list[Received] = []
     stop = threading.Event()
@@ -140,10 +145,10 @@ def direct_throughput(settings: Settings, database: str, received: list[Received
 def freshness(settings: Settings, wire: KafkaWire, database: str) -> tuple[float, float]:
     """Steady load through a real sink process; freshness = _ingested_at - occurred_at per row."""
     group = f"bench-fresh-{uuid.uuid4().hex[:8]}"
-    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics(BENCH_TOPICS))
     sink = start_sink(group, database, "bench-sink", "--max-wait", "0.25")
     try:
-        partitions = sum(spec.partitions for spec in sink_topics())
+        partitions = sum(spec.partitions for spec in sink_topics(BENCH_TOPICS))
         joined = wait_for_assignment(settings.kafka.bootstrap_servers, group, partitions)
         say(f"  sink joined its group in {joined:.1f}s")
         total = STEADY_RATE * STEADY_SECONDS
@@ -160,7 +165,7 @@ def freshness(settings: Settings, wire: KafkaWire, database: str) -> tuple[float
                 if type(event) not in TABLES_BY_EVENT:
                     continue
                 event = event.model_copy(update={"occurred_at": datetime.now(UTC)})
-                spec = TOPICS.for_event(type(event))
+                spec = BENCH_TOPICS.for_event(type(event))
                 wire.produce(spec.name, encode(event), key=spec.key_of(event), headers=event_headers(event))
                 sent += 1
             time.sleep(0.005)
@@ -182,7 +187,16 @@ def start_sink(group: str, database: str, log_name: str, *args: str) -> subproce
     env = {**os.environ, "CLICKHOUSE_DATABASE": database, "PYTHONUNBUFFERED": "1"}
     with (REPO_ROOT / ".cache" / "logs" / f"{log_name}.log").open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.warehouse", "--group", group, *args],
+            [
+                sys.executable,
+                "-m",
+                "pipelines.warehouse",
+                "--group",
+                group,
+                "--topic-namespace",
+                NAMESPACE,
+                *args,
+            ],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
@@ -213,7 +227,7 @@ def scale_out(settings: Settings, wire: KafkaWire, databases: list[str]) -> dict
     group join (and, for two, the rebalance as the second member joins) is left out."""
     groups = {n: f"bench-scale{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)}
     for group in groups.values():
-        start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+        start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics(BENCH_TOPICS))
     producer = f"scale-{uuid.uuid4().hex[:8]}"
     start = datetime.now(UTC) - timedelta(hours=1)
     events = [
@@ -331,6 +345,7 @@ def main() -> int:
     names = ("sink", "direct", "fresh", "dash", "scale1", "scale2")
     databases = [f"bench_{name}_{uuid.uuid4().hex[:6]}" for name in names]
     admin = connect(settings.clickhouse.url)
+    ensure_topics(settings.kafka.bootstrap_servers, BENCH_TOPICS)
     try:
         for database in databases:
             migrate(connect(settings.clickhouse.url, database=database))
@@ -355,6 +370,7 @@ def main() -> int:
         wire.close()
         for database in databases:
             admin.command(f"DROP DATABASE IF EXISTS {database}")
+        delete_topics(settings.kafka.bootstrap_servers, BENCH_TOPICS)
     result = {
         "quick": QUICK,
         "events": len(received),

@@ -9,7 +9,7 @@ every topic from here through the admin API.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import MappingProxyType
 
@@ -118,6 +118,14 @@ class TopicRegistry:
         for topic in self._topics:
             yield topic
             yield topic.dead_letter_spec()
+
+    def namespaced(self, prefix: str) -> TopicRegistry:
+        """The same topics under ``prefix`` (``bench.chat.submitted``, and its ``.dlq``): a
+        benchmark or a replay writes and reads its own copy, never the platform's topics, whose
+        consumer groups would otherwise have to work through what it produced."""
+        if not prefix or not prefix.endswith("."):
+            raise ValueError(f"a topic namespace ends with a dot, e.g. 'bench.': {prefix!r}")
+        return TopicRegistry(tuple(replace(spec, name=prefix + spec.name) for spec in self._topics))
 
 
 DAY = timedelta(days=1)

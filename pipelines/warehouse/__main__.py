@@ -1,7 +1,7 @@
 """Composition root of the warehouse sink.
 
 python -m pipelines.warehouse [--group sink.warehouse] [--max-records 50000] [--max-wait 1.0]
-                              [--metrics-port 0]
+                              [--metrics-port 0] [--topic-namespace bench.]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from streams.bus.wire import KafkaWire
 from streams.logs import configure_logging
 from streams.settings import Settings
 from streams.telemetry import init_telemetry
+from streams.topics import TOPICS
 from warehouse.client import connect
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--metrics-port", type=int, default=0, help="Prometheus metrics on loopback (0: any free port)"
     )
+    parser.add_argument(
+        "--topic-namespace",
+        default="",
+        help="read a namespaced copy of the topics (e.g. 'bench.', as `make bench-sink` writes), not the platform's",
+    )
     args = parser.parse_args(argv)
+    registry = TOPICS.namespaced(args.topic_namespace) if args.topic_namespace else TOPICS
 
     settings = Settings()
     configure_logging(settings.log_format)
@@ -55,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         consumer = ContractConsumer(
             settings.kafka.bootstrap_servers,
             args.group,
-            sink_topics(),
-            DeadLetterPublisher(wire, args.group),
+            sink_topics(registry),
+            DeadLetterPublisher(wire, args.group, registry),
         )
         try:
             run_pipelined(

@@ -51,16 +51,16 @@ from pipelines.tokens import dedup_token
 from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.rows import ColumnBatch
 from streams.bus.consumer import Received
-from streams.topics import TOPICS, TopicSpec
+from streams.topics import TOPICS, TopicRegistry, TopicSpec
 from warehouse.schema import GATE_COLUMNS, TABLES_BY_EVENT, RawTable, gate_name
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-def sink_topics() -> list[TopicSpec]:
+def sink_topics(registry: TopicRegistry = TOPICS) -> list[TopicSpec]:
     """Every registered topic whose events have a raw table."""
-    return [spec for spec in TOPICS if any(model in TABLES_BY_EVENT for model in spec.events)]
+    return [spec for spec in registry if any(model in TABLES_BY_EVENT for model in spec.events)]
 
 
 # A bound parameter travels as one HTTP form field (at most 128 KiB); 1,000 UUIDs are ~37 KiB.

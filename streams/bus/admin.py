@@ -78,6 +78,25 @@ def ensure_topics(
     return report
 
 
+def delete_topics(bootstrap_servers: str, registry: TopicRegistry, timeout_s: float = 30.0) -> list[str]:
+    """Delete a namespaced copy of the topics (and their dead-letter topics) once its benchmark or
+    replay is done; the names deleted. Refuses the platform's own registry."""
+    platform = {spec.name for spec in TOPICS.with_dead_letters()}
+    if any(spec.name in platform for spec in registry.with_dead_letters()):
+        raise TopicSetupFailed("refusing to delete the platform's own topics")
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    present = admin.list_topics(timeout=timeout_s).topics
+    names = [spec.name for spec in registry.with_dead_letters() if spec.name in present]
+    for name, future in (admin.delete_topics(names, request_timeout=timeout_s) if names else {}).items():
+        try:
+            future.result()
+        except Exception as err:
+            if "UNKNOWN_TOPIC" not in str(err):
+                raise TopicSetupFailed(f"deleting {name}: {err}") from err
+    log.info("topics_deleted", deleted=len(names))
+    return names
+
+
 def start_group_at_end(
     bootstrap_servers: str, group: str, topics: list[TopicSpec], timeout_s: float = 10.0
 ) -> None:

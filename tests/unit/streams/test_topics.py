@@ -59,3 +59,16 @@ def test_no_topic_name_is_written_outside_the_registry() -> None:
                     f"{path.relative_to(REPO)}:{number}: {m}" for m in pattern.findall(line) if m in names
                 ]
     assert not offenders, "topic names must come from streams.topics.TOPICS:\n" + "\n".join(offenders)
+
+
+def test_a_namespaced_copy_carries_the_same_events_under_its_own_names() -> None:
+    bench = TOPICS.namespaced("bench.")
+    assert [s.name for s in bench] == [f"bench.{s.name}" for s in TOPICS]
+    chat = bench.for_event(EVENT_MODELS[0])
+    assert chat.name == "bench." + TOPICS.for_event(EVENT_MODELS[0]).name
+    assert chat.dead_letter == chat.name + ".dlq"
+    assert [(s.events, s.key, s.partitions) for s in bench] == [
+        (s.events, s.key, s.partitions) for s in TOPICS
+    ]
+    with pytest.raises(ValueError, match="ends with a dot"):
+        TOPICS.namespaced("bench")
