@@ -87,7 +87,9 @@ def delete_topics(bootstrap_servers: str, registry: TopicRegistry, timeout_s: fl
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     present = admin.list_topics(timeout=timeout_s).topics
     names = [spec.name for spec in registry.with_dead_letters() if spec.name in present]
-    for name, future in (admin.delete_topics(names, request_timeout=timeout_s) if names else {}).items():
+    if not names:
+        return []
+    for name, future in admin.delete_topics(names, request_timeout=timeout_s).items():
         try:
             future.result()
         except Exception as err:

@@ -21,13 +21,17 @@ import { call, idempotent, session } from "./session.js";
   let sid = null, sn = 0, queue = [], hls = null;
   let stallStarted = null, lastBeat = performance.now(), playMs = 0, stallMs = 0, lastTick = performance.now();
 
+  // Seconds of media buffered ahead of the playhead.
+  function ahead() {
+    return video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+  }
   function latencyMs() {
     const date = hls && hls.playingDate;
     return date ? Math.max(0, Date.now() - date.getTime()) : null;
   }
   function beacon(e, extra) {
     const level = hls && hls.levels && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : null;
-    const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+    const buffered = ahead();
     const b = { e, sid, cid: streamId, sn: sn++, ts: Date.now(), sta: state(), pr: video.playbackRate,
                 bl: Math.max(0, Math.round(buffered * 1000)), user_agent: navigator.userAgent.slice(0, 256) };
     if (level) { b.br = Math.round(level.bitrate / 1000); b.rendition = (level.name || level.height + "p").slice(0, 32); }
@@ -87,9 +91,8 @@ import { call, idempotent, session } from "./session.js";
     video.addEventListener("waiting", () => {
       if (stats.playing && stallStarted === null && !video.ended) {
         stallStarted = performance.now(); stats.stalls += 1; beacon("stall_start");
-        const ahead = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
         (stats.stall_log = stats.stall_log || []).push({ at_ms: Math.round(performance.now() - t0),
-          buffer_s: Number(ahead.toFixed(3)), latency_ms: latencyMs(), level: hls && hls.currentLevel,
+          buffer_s: Number(ahead().toFixed(3)), latency_ms: latencyMs(), level: hls && hls.currentLevel,
           loading: (stats.trace || []).slice(-24) });
       }
     });
@@ -114,8 +117,7 @@ import { call, idempotent, session } from "./session.js";
     const note = (what) => { trace.push(Math.round(performance.now() - t0) + " " + what); if (trace.length > 48) trace.shift(); };
     const fragName = (d) => (d.frag.type === "audio" ? "audio" : "L" + d.frag.level) + " sn" + d.frag.sn + (d.part ? " p" + d.part.index : "");
     hls.on(Hls.Events.FRAG_LOADING, (_, d) => note("load " + fragName(d)));
-    hls.on(Hls.Events.FRAG_BUFFERED, (_, d) => note("buffered " + fragName(d) + " ahead " +
-      (video.buffered.length ? (video.buffered.end(video.buffered.length - 1) - video.currentTime).toFixed(2) : "0")));
+    hls.on(Hls.Events.FRAG_BUFFERED, (_, d) => note("buffered " + fragName(d) + " ahead " + ahead().toFixed(2)));
     hls.on(Hls.Events.LEVEL_SWITCHING, (_, d) => note("switching L" + d.level));
     hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, (_, d) => note("too slow, abandoned " + fragName(d)));
     hls.on(Hls.Events.LEVEL_UPDATED, (_, d) => note("playlist L" + d.level + " edge " + d.details.endSN + "." + d.details.partList?.length));
