@@ -14,7 +14,5 @@ from collections.abc import Iterable
 
 def dedup_token(table: str, event_ids: Iterable[uuid.UUID]) -> str:
     """A token from the target table and the set of event ids, independent of their order."""
-    digest = hashlib.sha256(table.encode() + b"|")
-    for event_id in sorted(event_id.bytes for event_id in event_ids):
-        digest.update(event_id)
-    return digest.hexdigest()
+    ids = sorted([event_id.bytes for event_id in event_ids])
+    return hashlib.sha256(table.encode() + b"|" + b"".join(ids)).hexdigest()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -45,9 +47,15 @@ def _converter(table: RawTable, name: str, annotation: Any) -> Convert | None:
 
 
 class ColumnBatch:
-    """Rows for one table, built column by column (clickhouse-connect's fastest insert shape)."""
+    """Rows for one table, built column by column (clickhouse-connect's fastest insert shape).
 
-    _plans: ClassVar[dict[tuple[str, type[Event]], list[tuple[int, str, Convert | None]]]] = {}
+    Rows are kept as they come and turned into columns when the columns are first read, per
+    event type at once: a C-level getter takes every field of an event in one call and
+    ``zip`` turns the rows into columns, instead of ~15 appends per event in Python (a third
+    of the sink's time per row, measured). Rows of one event type keep their order; rows of
+    a table's other event types follow them."""
+
+    _plans: ClassVar[dict[tuple[str, type[Event]], _Plan]] = {}
 
     def __init__(self, table: RawTable) -> None:
         self.table = table
@@ -57,32 +65,63 @@ class ColumnBatch:
         # TABLE, a round trip and ~1.3 ms of the server's CPU) before each one.
         self.types = [types[c] for c in self.names]
         self._fields = [c for c in self.names if not c.startswith("_")]
-        self.columns: list[list[Any]] = [[] for _ in self.names]
+        self._columns: list[list[Any]] = [[] for _ in self.names]
+        self._pending: dict[type[Event], list[Received]] = {}
         self.count = 0
 
-    def _plan(self, model: type[Event]) -> list[tuple[int, str, Convert | None]]:
+    def _plan(self, model: type[Event]) -> _Plan:
         key = (self.table.name, model)
         plan = self._plans.get(key)
         if plan is None:
-            plan = []
-            for i, name in enumerate(self._fields):
-                info = model.model_fields.get(name)
-                plan.append((i, name, _converter(self.table, name, info.annotation) if info else None))
+            present = [(i, name) for i, name in enumerate(self._fields) if name in model.model_fields]
+            converters = []
+            for i, name in present:
+                convert = _converter(self.table, name, model.model_fields[name].annotation)
+                if convert is not None:
+                    converters.append((i, convert))
+            plan = _Plan(
+                getter=operator.itemgetter(*(name for _, name in present)),
+                positions=[i for i, _ in present],
+                absent=[i for i in range(len(self._fields)) if i not in {j for j, _ in present}],
+                converters=converters,
+            )
             self._plans[key] = plan
         return plan
 
     def add(self, received: Received) -> None:
-        data = received.event.__dict__
-        columns = self.columns
-        for i, name, convert in self._plan(type(received.event)):
-            value = data.get(name)
-            columns[i].append(convert(value) if convert is not None else value)
-        base = len(self._fields)
-        columns[base].append(received.topic)
-        columns[base + 1].append(received.partition)
-        columns[base + 2].append(received.offset)
-        columns[base + 3].append(received.trace_id or "")
+        self._pending.setdefault(type(received.event), []).append(received)
         self.count += 1
+
+    def extend(self, received: Sequence[Received]) -> None:
+        for r in received:
+            self.add(r)
+
+    @property
+    def columns(self) -> list[list[Any]]:
+        if self._pending:
+            for model, rows in self._pending.items():
+                self._build(self._plan(model), rows)
+            self._pending = {}
+        return self._columns
+
+    def _build(self, plan: _Plan, rows: list[Received]) -> None:
+        columns = self._columns
+        values = list(map(plan.getter, [r.event.__dict__ for r in rows]))
+        by_field = list(zip(*values, strict=True)) if len(plan.positions) > 1 else [tuple(values)]
+        for i, column in zip(plan.positions, by_field, strict=True):
+            columns[i].extend(column)
+        for i, convert in plan.converters:
+            target = columns[i]
+            start = len(target) - len(rows)
+            target[start:] = [convert(v) for v in target[start:]]
+        for i in plan.absent:
+            columns[i].extend([None] * len(rows))
+        _, topics, partitions, offsets, _, traces = zip(*rows, strict=True)
+        base = len(self._fields)
+        columns[base].extend(topics)
+        columns[base + 1].extend(partitions)
+        columns[base + 2].extend(offsets)
+        columns[base + 3].extend([t or "" for t in traces])
 
     def column(self, name: str) -> list[Any]:
         return self.columns[self.names.index(name)]
@@ -90,9 +129,15 @@ class ColumnBatch:
     def event_ids(self) -> list[uuid.UUID]:
         return self.column("event_id")
 
-    def extend(self, received: Sequence[Received]) -> None:
-        for r in received:
-            self.add(r)
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one event type fills a table's columns: which fields it has, which need converting."""
+
+    getter: Callable[[dict[str, Any]], Any]
+    positions: list[int]
+    absent: list[int]
+    converters: list[tuple[int, Convert]]
 
 
 def _plain(value: Any) -> Any:

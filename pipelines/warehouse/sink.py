@@ -63,19 +63,40 @@ def sink_topics(registry: TopicRegistry = TOPICS) -> list[TopicSpec]:
     return [spec for spec in registry if any(model in TABLES_BY_EVENT for model in spec.events)]
 
 
-# A bound parameter travels as one HTTP form field (at most 128 KiB); 1,000 UUIDs are ~37 KiB.
-IDS_PER_PARAMETER = 1_000
+# A bound parameter travels as one HTTP form field (at most 128 KiB); an id is 33 bytes in it.
+IDS_PER_PARAMETER = 3_000
+
+
+class _HexIds:
+    """Ids as 32-digit hex joined by commas, bound as a ``String`` parameter as it is.
+
+    clickhouse-connect escapes a ``str`` parameter character by character (~2 µs an id here);
+    any other object it binds as ``str(value)``. Hex digits and commas need no escaping."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, ids: Sequence[uuid.UUID]) -> None:
+        self.text = ",".join([event_id.hex for event_id in ids])
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def already_written(client: Client, ids_by_table: dict[str, list[uuid.UUID]]) -> set[uuid.UUID]:
-    """The ids, among those given per raw table, that its gate already holds (key lookups)."""
+    """The ids, among those given per raw table, that its gate already holds (key lookups).
+
+    The ids travel as one string parameter of 32-digit hex ids, split by the server: the gate
+    still looks each one up by key, and writing them costs ~0.3 µs an id against ~2 µs for
+    clickhouse-connect's formatting of an ``Array(UUID)`` (a tenth of the sink's time per row)."""
     parts = []
-    parameters: dict[str, list[uuid.UUID]] = {}
+    parameters: dict[str, _HexIds] = {}
     for table, ids in sorted(ids_by_table.items()):
         for start in range(0, len(ids), IDS_PER_PARAMETER):
             name = f"ids{len(parameters)}"
-            parts.append(f"SELECT event_id FROM {table}_seen WHERE event_id IN {{{name}:Array(UUID)}}")  # noqa: S608  (table names come from code)
-            parameters[name] = ids[start : start + IDS_PER_PARAMETER]
+            # Table names come from code; the ids are a bound parameter.
+            sql = f"SELECT event_id FROM {table}_seen WHERE event_id IN splitByChar(',', {{{name}:String}})"  # noqa: S608
+            parts.append(sql)
+            parameters[name] = _HexIds(ids[start : start + IDS_PER_PARAMETER])
     if not parts:
         return set()
     rows = client.query(" UNION ALL ".join(parts), parameters=parameters).result_rows

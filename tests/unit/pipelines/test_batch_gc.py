@@ -21,12 +21,21 @@ def make_cycle() -> weakref.ref[Node]:
 
 
 def test_a_cycle_made_during_a_batch_is_reclaimed_at_the_batch_boundary() -> None:
-    collector = BatchCollector(full_every_s=3600)
+    collector = BatchCollector(full_every_s=3600, young_every_s=0)
     with collector.owning_gc():
         assert not gc.isenabled()
         cycle = make_cycle()
         assert cycle() is not None, "with automatic collection off the cycle lives until the boundary"
         collector.between_batches()
+        assert cycle() is None
+
+
+def test_young_collections_are_spaced_in_time_not_run_at_every_boundary() -> None:
+    with BatchCollector(full_every_s=3600, young_every_s=3600).owning_gc():
+        cycle = make_cycle()
+        BatchCollector(full_every_s=3600, young_every_s=3600).between_batches()
+        assert cycle() is not None, "a boundary before young_every_s has passed collects nothing"
+        BatchCollector(full_every_s=3600, young_every_s=0).between_batches()
         assert cycle() is None
 
 
@@ -44,7 +53,7 @@ def old_cycle() -> weakref.ref[Node]:
 def test_old_cycles_wait_for_the_periodic_full_collection() -> None:
     with BatchCollector(full_every_s=3600).owning_gc():
         survivor = old_cycle()
-        BatchCollector(full_every_s=3600).between_batches()
+        BatchCollector(full_every_s=3600, young_every_s=0).between_batches()
         assert survivor() is not None, "a young collection does not look at the oldest generation"
         BatchCollector(full_every_s=0).between_batches()
         assert survivor() is None
