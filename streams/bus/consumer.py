@@ -7,8 +7,10 @@ so the batch is delivered again; handlers make their effect idempotent by ``even
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -49,6 +51,9 @@ class Received(NamedTuple):
     offset: int
     timestamp_ms: int
     trace_id: str | None = None
+
+
+TOPIC_OF = operator.itemgetter(1)
 
 
 @dataclass
@@ -118,10 +123,7 @@ class ContractConsumer:
             for msg in messages:
                 self._take(msg, batch)
                 taken += 1
-        counts: dict[str, int] = {}
-        for received in batch.events:
-            counts[received.topic] = counts.get(received.topic, 0) + 1
-        for topic, count in counts.items():
+        for topic, count in Counter(map(TOPIC_OF, batch.events)).items():
             RECORDS_CONSUMED.labels(self.group_id, topic).inc(count)
         return batch
 
