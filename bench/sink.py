@@ -20,9 +20,10 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from ops.processes import cpu_seconds, stop_child
+from ops.processes import ProcessFiles, cpu_seconds, stop_child, tree_cpu_seconds
 from ops.simulate import simulate
 from pipelines.warehouse.rows import ColumnBatch
 from pipelines.warehouse.runner import BatchCollector, run_pipelined
@@ -234,9 +235,67 @@ def wait_for_rows(client: Any, producer: str, expected: int, timeout_s: float) -
     raise RuntimeError(f"only part of {expected:,} rows from {producer} arrived in {timeout_s:.0f}s")
 
 
-def scale_out(settings: Settings, wire: KafkaWire, databases: list[str]) -> dict[int, tuple[float, float]]:
-    """One backlog drained by one, then by two, sink processes in one consumer group: rows/s
-    and the processes' CPU microseconds per row (from their start to the last row).
+def machine_busy_seconds() -> tuple[float, float]:
+    """CPU seconds the machine's cores spent busy and in all, since boot (``/proc/stat``)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
+
+
+class CpuWindow:
+    """CPU used, in cores, by each named process tree and by the whole machine, sampled every
+    ``every_s`` in the background so the cores of any stretch of the run can be read after."""
+
+    def __init__(self, pids: dict[str, list[int]], every_s: float = 0.25) -> None:
+        self._pids = pids
+        self._samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(every_s,), daemon=True)
+        self._sample_once()
+        self._thread.start()
+
+    def _sample_once(self) -> None:
+        used = {name: sum(tree_cpu_seconds(p) for p in ps) for name, ps in self._pids.items()}
+        used["machine_busy"] = machine_busy_seconds()[0]
+        self._samples.append((time.time(), used))
+
+    def _sample(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self._sample_once()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample_once()
+
+    def cores_between(self, start: float, end: float) -> dict[str, float]:
+        """Cores used between two wall-clock instants (the samples nearest inside them)."""
+        inside = [s for s in self._samples if start <= s[0] <= end] or self._samples
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        seconds = max(t1 - t0, 1e-3)
+        out = {name: round((last[name] - first[name]) / seconds, 2) for name in first}
+        out["machine_cores"] = float(os.cpu_count() or 1)
+        return out
+
+
+def service_pids(settings: Settings, *names: str) -> dict[str, list[int]]:
+    """The pids of services ``make up`` started, by name (left out when not running)."""
+    out = {}
+    for name in names:
+        pid = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir).pid()
+        if pid is not None:
+            out[name] = [pid]
+    return out
+
+
+def scale_out(
+    settings: Settings, wire: KafkaWire, databases: list[str]
+) -> dict[int, tuple[float, float, dict[str, float]]]:
+    """One backlog drained by one, then by two, sink processes in one consumer group: rows/s,
+    the processes' CPU microseconds per row (from their start to the last row), and the cores
+    the sinks, ClickHouse's server, Kafka and the whole machine used meanwhile (what stops two
+    sinks from adding up on a small machine).
 
     The rate is taken between the moments 10 % and 90 % of the rows had arrived, so the
     group join (and, for two, the rebalance as the second member joins) is left out."""
@@ -256,19 +315,26 @@ def scale_out(settings: Settings, wire: KafkaWire, databases: list[str]) -> dict
     for (n, group), database in zip(groups.items(), databases, strict=True):
         client = connect(settings.clickhouse.url, database=database)
         sinks = [start_sink(group, database, f"bench-sink-scale{n}-{i}") for i in range(n)]
+        window = CpuWindow(
+            {"sinks": [sink.pid for sink in sinks], **service_pids(settings, "clickhouse", "kafka")}
+        )
         try:
             union = wait_for_rows(client, f"sim-{producer}"[:64], len(events), timeout_s=300)
             cpu_us = sum(cpu_seconds(sink.pid) for sink in sinks) / len(events) * 1e6
         finally:
+            window.stop()
             for sink in sinks:
                 stop_child(sink)
         t10, t90 = client.query(
             f"SELECT quantilesExact(0.1, 0.9)(toUnixTimestamp64Milli(_ingested_at)) FROM ({union})",
             parameters={"p": f"sim-{producer}"[:64]},
         ).result_rows[0][0]
-        rates[n] = (0.8 * len(events) / max(0.001, (t90 - t10) / 1000), cpu_us)
+        # The cores used while the rate was measured, not while the processes started.
+        cores = window.cores_between(t10 / 1000, t90 / 1000)
+        rates[n] = (0.8 * len(events) / max(0.001, (t90 - t10) / 1000), cpu_us, cores)
         say(
-            f"  {n} sink process{'es' if n > 1 else ''}: {rates[n][0]:,.0f} rows/s, {cpu_us:.0f} µs CPU per row"
+            f"  {n} sink process{'es' if n > 1 else ''}: {rates[n][0]:,.0f} rows/s, {cpu_us:.0f} µs CPU per row;"
+            f" cores used: {', '.join(f'{k} {v}' for k, v in cores.items())}"
         )
     return rates
 
@@ -399,6 +465,7 @@ def main() -> int:
         "two_sink_processes_rows_per_s": round(scale[2][0]),
         "two_sink_processes_cpu_us_per_row": round(scale[2][1], 1),
         "two_vs_one_process": round(scale[2][0] / scale[1][0], 2),
+        "scale_out_cores": {"one_process": scale[1][2], "two_processes": scale[2][2]},
         "freshness_p50_ms": p50,
         "freshness_p99_ms": p99,
         "steady_rate_per_s": STEADY_RATE,
