@@ -16,7 +16,7 @@ from streams.contracts.base import Event, Role
 from streams.contracts.chat import ChatMessageAccepted, ChatMessageRejected, RejectReason
 from streams.contracts.fraud import FraudAlert, FraudOutcome, FraudSubject
 from streams.contracts.gifts import GiftRejected, GiftRejectReason, GiftRequested, GiftSettled
-from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
+from streams.contracts.ledger import LEDGER_OUTBOX, Asset, LedgerPosted, TransferKind, TransferState
 from streams.contracts.moderation import ModerationAction, ModerationKind
 from streams.contracts.presence import PresenceJoined, RoomOccupancy
 from streams.contracts.qos import BeaconEvent, PlaybackBeacon
@@ -55,7 +55,9 @@ def simulate(
     """About ``events`` events spread over ``span`` from ``start``, in time order per kind.
 
     ``gift_requests``: gifts are sent as requests for the real settlement agent to settle
-    (the demo); otherwise as already-settled gifts with their ledger legs (benchmarks)."""
+    (the demo); otherwise as already-settled gifts with their ledger legs (benchmarks). Those
+    legs carry the ledger outbox's producer name, as every posting must for the warehouse to take
+    it: they go to a benchmark's own topics and databases only, never the platform's."""
     rng = random.Random(seed)
     producer = f"sim-{run}"[:64]
     viewers = viewer_ids(run, events)
@@ -216,7 +218,7 @@ def _gift(
                 credit_account=account,
                 reference_id=str(gift_id),
                 posted_at=at,
-                producer=producer,
+                producer=LEDGER_OUTBOX,
                 occurred_at=at,
             )
 

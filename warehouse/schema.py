@@ -32,7 +32,7 @@ from streams.contracts.chat import (
 )
 from streams.contracts.fraud import FraudAlert
 from streams.contracts.gifts import GiftRejected, GiftRequested, GiftSettled
-from streams.contracts.ledger import LedgerPosted
+from streams.contracts.ledger import LEDGER_OUTBOX, LedgerPosted
 from streams.contracts.lifecycle import StreamEnded, StreamLadder, StreamStarted
 from streams.contracts.moderation import ModerationAction
 from streams.contracts.ops import OpsAlert
@@ -82,6 +82,9 @@ class RawTable:
     ttl_days: int | None = None
     description: str = ""
     json_columns: frozenset[str] = field(default_factory=frozenset)
+    producers: frozenset[str] = field(default_factory=frozenset)
+    """The only producers whose events this table takes (empty: any). The sink dead-letters the
+    others: a stray publisher to a money topic must not become earnings in the warehouse."""
 
     def key(self) -> str:
         return ", ".join((*self.order_by, "event_id"))
@@ -140,6 +143,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
         (LedgerPosted,),
         order_by=("kind", "occurred_at"),
         description="Every ledger transfer leg, published from the PostgreSQL outbox (one row per transfer id).",
+        producers=frozenset({LEDGER_OUTBOX}),
     ),
     RawTable(
         "payouts",

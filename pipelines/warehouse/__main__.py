@@ -14,8 +14,7 @@ import structlog
 
 from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.runner import run_pipelined
-from pipelines.warehouse.sink import WarehouseWriter, sink_topics
-from streams.bus.consumer import ContractConsumer
+from pipelines.warehouse.sink import WarehouseWriter, warehouse_consumer
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.retry import supervise
 from streams.bus.wire import KafkaWire
@@ -59,10 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def consume() -> None:
-        consumer = ContractConsumer(
+        consumer = warehouse_consumer(
             settings.kafka.bootstrap_servers,
             args.group,
-            sink_topics(registry),
+            registry,
             DeadLetterPublisher(wire, args.group, registry),
         )
         try:

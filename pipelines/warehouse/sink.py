@@ -50,7 +50,10 @@ from pipelines.exceptions import SinkError
 from pipelines.tokens import dedup_token
 from pipelines.warehouse.metrics import SinkMetrics
 from pipelines.warehouse.rows import ColumnBatch
-from streams.bus.consumer import Received
+from streams.bus.consumer import ContractConsumer, Received
+from streams.bus.deadletter import DeadLetterPublisher
+from streams.contracts.base import Event
+from streams.exceptions import ContractViolation
 from streams.topics import TOPICS, TopicRegistry, TopicSpec
 from warehouse.schema import GATE_COLUMNS, TABLES_BY_EVENT, RawTable, gate_name
 
@@ -61,6 +64,27 @@ T = TypeVar("T")
 def sink_topics(registry: TopicRegistry = TOPICS) -> list[TopicSpec]:
     """Every registered topic whose events have a raw table."""
     return [spec for spec in registry if any(model in TABLES_BY_EVENT for model in spec.events)]
+
+
+def admit(spec: TopicSpec, event: Event) -> ContractViolation | None:
+    """Refuse an event its raw table does not take from that producer (``RawTable.producers``):
+    only the ledger's outbox writes ledger postings, so creator earnings in the warehouse are
+    the ledger's, whoever else can reach the topic (a benchmark once did)."""
+    table = TABLES_BY_EVENT.get(type(event))
+    if table is None or not table.producers or event.producer in table.producers:
+        return None
+    return ContractViolation(
+        "untrusted_producer",
+        f"{event.EVENT_TYPE} from producer {event.producer!r} on {spec.name}: "
+        f"{table.name} takes it only from {', '.join(sorted(table.producers))}",
+    )
+
+
+def warehouse_consumer(
+    bootstrap_servers: str, group: str, registry: TopicRegistry, dead_letters: DeadLetterPublisher
+) -> ContractConsumer:
+    """The sink's consumer: every topic with a raw table, each event admitted by its table."""
+    return ContractConsumer(bootstrap_servers, group, sink_topics(registry), dead_letters, admit=admit)
 
 
 # A bound parameter travels as one HTTP form field (at most 128 KiB); an id is 33 bytes in it.

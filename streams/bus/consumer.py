@@ -55,6 +55,9 @@ class Received(NamedTuple):
 
 TOPIC_OF = operator.itemgetter(1)
 
+Admit = Callable[[TopicSpec, Event], ContractViolation | None]
+"""A consumer's own rule on a valid event: None to take it, or why it goes to the dead letters."""
+
 
 @dataclass
 class Batch:
@@ -81,6 +84,7 @@ class ContractConsumer:
         *,
         extra: dict[str, Any] | None = None,
         on_assign: Callable[[list[tuple[str, int]]], None] | None = None,
+        admit: Admit | None = None,
     ) -> None:
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap_servers,
@@ -95,6 +99,7 @@ class ContractConsumer:
         self.group_id = group_id
         self._topics = {t.name: t for t in topics}
         self._dead_letters = dead_letters
+        self._admit = admit
         self._consumer = confluent_kafka.Consumer(config)
         if on_assign is None:
             self._consumer.subscribe(list(self._topics))
@@ -143,6 +148,9 @@ class ContractConsumer:
         spec = self._topics[topic]
         try:
             event = decode(msg.value(), spec.events)
+            refused = self._admit(spec, event) if self._admit is not None else None
+            if refused is not None:
+                raise refused
         except ContractViolation as violation:
             record = SourceRecord(topic, partition, offset, msg.key(), msg.value(), headers_of(msg))
             self._dead_letters.submit(record, violation)

@@ -40,6 +40,10 @@ class TransferKind(StrEnum):
     ADJUSTMENT = "adjustment"
 
 
+LEDGER_OUTBOX = "ledger-outbox"
+"""The ``producer`` of every ledger posting: the ledger's outbox relay, their only publisher."""
+
+
 class LedgerPosted(Event):
     """One transfer leg: ``amount`` of ``asset`` moved from ``debit_account`` to ``credit_account``."""
 

@@ -28,7 +28,7 @@ from streams.bus.producer import event_headers
 from streams.bus.retry import TRANSIENT, Backoff
 from streams.bus.wire import KafkaWire
 from streams.contracts.codec import encode
-from streams.contracts.ledger import Asset, LedgerPosted, TransferKind, TransferState
+from streams.contracts.ledger import LEDGER_OUTBOX, Asset, LedgerPosted, TransferKind, TransferState
 from streams.exceptions import PlatformError
 from streams.ledger.store import SQL
 from streams.topics import TOPICS
@@ -78,7 +78,7 @@ def to_event(row: Sequence[Any]) -> LedgerPosted:
         posted_at=created,
         reverses=reverses,
         occurred_at=created,
-        producer="ledger-outbox",
+        producer=LEDGER_OUTBOX,
     )
 
 

@@ -4,6 +4,7 @@ commit, and the same batch delivered twice, count once in the raw tables and the
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 
 from pipelines.exceptions import SinkError
+from pipelines.warehouse.metrics import SinkMetrics
+from pipelines.warehouse.runner import run_pipelined
 from pipelines.warehouse.sink import WarehouseWriter
 from streams.bus.admin import start_group_at_end
-from streams.bus.consumer import ContractConsumer, Received
+from streams.bus.consumer import Batch, ContractConsumer, Received
 from streams.bus.deadletter import DeadLetterPublisher
 from streams.bus.producer import EventProducer
 from streams.bus.wire import KafkaWire
@@ -45,6 +48,42 @@ def sink_consumer(
         [CHAT, GIFTS],
         DeadLetterPublisher(wire, group),
     )
+
+
+def run_sink_until(
+    consumer: ContractConsumer,
+    writer: WarehouseWriter,
+    *,
+    written: int,
+    dead: int = 0,
+    metrics: SinkMetrics | None = None,
+) -> None:
+    """The sink's loop until it has committed ``written`` events and dead-lettered ``dead``
+    records (or 60 s passed)."""
+    stop = threading.Event()
+    seen = {"written": 0, "dead": 0}
+
+    def polled(batch: Batch) -> None:
+        seen["dead"] += batch.dead_lettered
+
+    def committed(batch: Batch) -> None:
+        seen["written"] += len(batch.events)
+        if seen["written"] >= written and seen["dead"] >= dead:
+            stop.set()
+
+    timer = threading.Timer(60, stop.set)
+    timer.start()
+    run_pipelined(
+        consumer,
+        writer,
+        stop,
+        max_records=100,
+        max_wait_s=0.5,
+        metrics=metrics,
+        on_committed=committed,
+        on_polled=polled,
+    )
+    timer.cancel()
 
 
 def poll_until(consumer: ContractConsumer, want: int, max_records: int) -> tuple[list[Received], list[Any]]:
@@ -136,12 +175,9 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     settings: Settings, wire: KafkaWire, producer: EventProducer, warehouse_db: Any, unique: str
 ) -> None:
     import json
-    import threading
 
     import httpx
 
-    from pipelines.warehouse.metrics import SinkMetrics
-    from pipelines.warehouse.runner import run_pipelined
     from streams.bus.deadletter import reason_of
     from streams.bus.scan import find_record
 
@@ -160,20 +196,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     metrics = SinkMetrics(port)
     writer = WarehouseWriter(warehouse_db, group, metrics)
     consumer = sink_consumer(settings, wire, group, writer)
-    stop = threading.Event()
-    written: list[int] = []
-
-    def committed(batch: Any) -> None:
-        written.append(len(batch.events))
-        if sum(written) >= 1:
-            stop.set()
-
-    timer = threading.Timer(60, stop.set)
-    timer.start()
-    run_pipelined(
-        consumer, writer, stop, max_records=100, max_wait_s=0.5, metrics=metrics, on_committed=committed
-    )
-    timer.cancel()
+    run_sink_until(consumer, writer, written=1, metrics=metrics)
     consumer.close()
 
     assert warehouse_db.query("SELECT text FROM chat_events").result_rows == [("ok",)]
@@ -193,7 +216,55 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going(
     assert "sink_freshness_seconds_bucket" in scraped
 
 
-def posting(creator: str, amount: int, reference: str) -> Received:
+def test_a_ledger_posting_from_anyone_but_the_ledger_outbox_is_dead_lettered_not_earned(
+    settings: Settings, wire: KafkaWire, producer: EventProducer, warehouse_db: Any, unique: str
+) -> None:
+    """A benchmark once published simulated postings to the platform's ledger topic, and the
+    warehouse showed earnings the ledger never had. The sink now takes postings only from the
+    ledger's outbox: the stray one goes to the dead letters with the reason, the real one is
+    earned, and the sink carries on."""
+    from pipelines.warehouse.sink import sink_topics, warehouse_consumer
+    from streams.bus.deadletter import reason_of
+    from streams.bus.scan import find_record
+    from streams.contracts.ledger import LEDGER_OUTBOX
+
+    group = f"test-untrusted-{unique}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, sink_topics())
+    creator = f"c-{unique}"
+    stray = posting(creator, 900, f"stray-{unique}", producer_name="bench-sink-1234").event
+    real = posting(creator, 70, f"real-{unique}", producer_name=LEDGER_OUTBOX).event
+    producer.send_sync(stray)
+    producer.send_sync(real)
+
+    writer = WarehouseWriter(warehouse_db, group)
+    consumer = warehouse_consumer(
+        settings.kafka.bootstrap_servers, group, TOPICS, DeadLetterPublisher(wire, group)
+    )
+    run_sink_until(consumer, writer, written=1, dead=1)
+    consumer.close()
+    writer.close()
+
+    assert warehouse_db.query("SELECT transfer_id, amount, producer FROM ledger_postings").result_rows == [
+        (real.transfer_id, 70, LEDGER_OUTBOX)
+    ]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    earnings = get("creator_earnings")
+    rows = warehouse_db.query(earnings.sql, parameters=earnings.bind({"from_day": today, "to_day": today}))
+    assert [(r[0], r[3]) for r in rows.result_rows] == [(creator, 70)]
+    dead = find_record(
+        settings.kafka.bootstrap_servers,
+        LEDGER.dead_letter,
+        lambda m: reason_of(m.headers()).consumer == group,  # type: ignore[arg-type]
+    )
+    assert dead is not None
+    info = reason_of(dead.headers())  # type: ignore[arg-type]
+    assert info.kind == "untrusted_producer"
+    assert info.reason == (
+        f"ledger.posted from producer 'bench-sink-1234' on {LEDGER.name}: ledger_postings takes it only from {LEDGER_OUTBOX}"
+    )
+
+
+def posting(creator: str, amount: int, reference: str, producer_name: str = "tests") -> Received:
     now = dt.datetime.now(dt.UTC)
     event = LedgerPosted(
         transfer_id=uuid.uuid4(),
@@ -206,7 +277,7 @@ def posting(creator: str, amount: int, reference: str) -> Received:
         credit_account=f"creator_earnings:{creator}",
         reference_id=reference,
         posted_at=now,
-        producer="tests",
+        producer=producer_name,
     )
     return Received(event, LEDGER.name, 0, 0, 0)
 
