@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from streams.bus.admin import start_group_at_end
 from streams.bus.consumer import ContractConsumer, Received
 from streams.bus.deadletter import DeadLetterPublisher, reason_of
 from streams.bus.producer import EventProducer
@@ -47,6 +48,8 @@ def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_consumer_carries_
     settings: Settings, wire: KafkaWire, producer: EventProducer, unique: str
 ) -> None:
     room = f"room-{unique}"
+    group = f"test-dlq-{unique}"
+    start_group_at_end(settings.kafka.bootstrap_servers, group, [CHAT])
     before = producer.send_sync(chat(room, "before the poison"))
     poison = wire.produce(
         CHAT.name, b'{"event_type": "chat.message.submitted", "text": 7}', key=room.encode()
@@ -54,7 +57,7 @@ def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_consumer_carries_
     poison_offset = poison.result(timeout=10).offset
     producer.send_sync(chat(room, "after the poison"))
 
-    consumer = consumer_for(settings, wire, f"test-dlq-{unique}")
+    consumer = consumer_for(settings, wire, group)
     try:
         got = drain(consumer, 2, room)
     finally:
@@ -76,9 +79,11 @@ def test_a_failing_handler_commits_nothing_so_the_batch_comes_again(
     settings: Settings, wire: KafkaWire, producer: EventProducer, unique: str
 ) -> None:
     room = f"room-{unique}"
+    group = f"test-redeliver-{unique}"
+    # From the end of the topic: a developer's broker holds every earlier run's chat.
+    start_group_at_end(settings.kafka.bootstrap_servers, group, [CHAT])
     sent = [producer.send_sync(chat(room, f"m{i}")) for i in range(3)]
     assert len({d.partition for d in sent}) == 1  # one room, one partition: ordered
-    group = f"test-redeliver-{unique}"
 
     calls: list[list[str]] = []
 
