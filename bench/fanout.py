@@ -26,7 +26,7 @@ from bench.telemetry import maybe_sampled, sampled_cost, telemetry_cost, telemet
 from ops.js_clients import NODE_MODULES
 from ops.load import Load, Proc, drive, free_port, launch, launch_worker, plan, stop, wait_http, wait_port
 from ops.otlp import otlp_receiver
-from ops.processes import ProcessFiles, tree_memory_mb
+from ops.processes import service_pids, tree_memory_mb
 from ops.seed import open_rooms
 from streams.settings import REPO_ROOT, Settings
 
@@ -55,7 +55,7 @@ PROFILES = REPO_ROOT / ".cache" / "bench" / "profiles" / "fanout"
 
 def service_proc(settings: Settings, name: str) -> Proc | None:
     """A service ``make up`` started (by its PID file), to measure alongside."""
-    pid = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir).pid()
+    pid = service_pids(settings.local.run_dir, settings.local.log_dir, name).get(name)
     return None if pid is None else Proc(name, pid)
 
 

@@ -34,7 +34,7 @@ from psycopg_pool import AsyncConnectionPool
 from bench.telemetry import describe as describe_cost
 from bench.telemetry import maybe_sampled, sampled_cost, telemetry_cost, telemetry_env
 from ops.otlp import otlp_receiver
-from ops.processes import ProcessFiles, tree_cpu_seconds
+from ops.processes import service_pids, tree_cpu_seconds
 from ops.seed import fund_wallets, live_room, open_rooms_async
 from serving.auth.tokens import issue
 from streams.bus.admin import start_group_at_end
@@ -66,6 +66,8 @@ CREATORS = 50
 BATCH = 1_000
 WORKERS = 2  # settlement workers, each owning the senders of its Kafka partitions
 RESULTS = REPO_ROOT / "bench" / "results" / "ledger.json"
+# The local services a gift passes through (PostgreSQL's backends are its children).
+GIFT_SERVICES = ("kafka", "postgres", "redis")
 PROFILES = REPO_ROOT / ".cache" / "bench" / "profiles" / "ledger"
 
 
@@ -164,16 +166,6 @@ async def main_async() -> dict[str, object]:
         "reconciled": not audit.unreconciled,
         "measured_at": datetime.now(UTC).isoformat(),
     }
-
-
-def service_pids(settings: Settings) -> dict[str, int]:
-    """The local services a gift passes through (PostgreSQL's backends are its children)."""
-    local = settings.local
-    pids = {
-        name: ProcessFiles(name, local.run_dir, local.log_dir).pid()
-        for name in ("kafka", "postgres", "redis")
-    }
-    return {name: pid for name, pid in pids.items() if pid is not None}
 
 
 def free_port() -> int:
@@ -313,7 +305,11 @@ async def end_to_end(
                 f"end to end: {n_gifts:,} gifts over HTTP, {pace}, telemetry {telemetry['OBSERVE_TELEMETRY']} ...",
                 flush=True,
             )
-            processes = {"api": api.pid, "worker": worker.pid, **service_pids(settings)}
+            processes = {
+                "api": api.pid,
+                "worker": worker.pid,
+                **service_pids(settings.local.run_dir, settings.local.log_dir, *GIFT_SERVICES),
+            }
             cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
             cpu_before["load generator"] = time.process_time()
             with maybe_sampled({"api": api.pid, "worker": worker.pid}, profiles) as recorded:

@@ -20,10 +20,9 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from ops.processes import ProcessFiles, cpu_seconds, stop_child, tree_cpu_seconds
+from ops.processes import cpu_seconds, machine_busy_seconds, service_pids, stop_child, tree_cpu_seconds
 from ops.simulate import simulate
 from pipelines.warehouse.rows import ColumnBatch
 from pipelines.warehouse.runner import BatchCollector, run_pipelined
@@ -230,14 +229,6 @@ def wait_for_rows(client: Any, expected: int, timeout_s: float) -> str:
     raise RuntimeError(f"only part of {expected:,} rows arrived in {timeout_s:.0f}s")
 
 
-def machine_busy_seconds() -> tuple[float, float]:
-    """CPU seconds the machine's cores spent busy and in all, since boot (``/proc/stat``)."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
-
-
 class CpuWindow:
     """CPU used, in cores, by each named process tree and by the whole machine, sampled every
     ``every_s`` in the background so the cores of any stretch of the run can be read after."""
@@ -252,7 +243,7 @@ class CpuWindow:
 
     def _sample_once(self) -> None:
         used = {name: sum(tree_cpu_seconds(p) for p in ps) for name, ps in self._pids.items()}
-        used["machine_busy"] = machine_busy_seconds()[0]
+        used["machine_busy"] = machine_busy_seconds()
         self._samples.append((time.time(), used))
 
     def _sample(self, every_s: float) -> None:
@@ -272,16 +263,6 @@ class CpuWindow:
         out = {name: round((last[name] - first[name]) / seconds, 2) for name in first}
         out["machine_cores"] = float(os.cpu_count() or 1)
         return out
-
-
-def service_pids(settings: Settings, *names: str) -> dict[str, list[int]]:
-    """The pids of services ``make up`` started, by name (left out when not running)."""
-    out = {}
-    for name in names:
-        pid = ProcessFiles(name, settings.local.run_dir, settings.local.log_dir).pid()
-        if pid is not None:
-            out[name] = [pid]
-    return out
 
 
 def scale_out(
@@ -310,8 +291,9 @@ def scale_out(
     for (n, group), database in zip(groups.items(), databases, strict=True):
         client = connect(settings.clickhouse.url, database=database)
         sinks = [start_sink(group, database, f"bench-sink-scale{n}-{i}") for i in range(n)]
+        services = service_pids(settings.local.run_dir, settings.local.log_dir, "clickhouse", "kafka")
         window = CpuWindow(
-            {"sinks": [sink.pid for sink in sinks], **service_pids(settings, "clickhouse", "kafka")}
+            {"sinks": [sink.pid for sink in sinks], **{n: [pid] for n, pid in services.items()}}
         )
         try:
             union = wait_for_rows(client, len(events), timeout_s=300)

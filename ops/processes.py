@@ -177,6 +177,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores have spent busy since boot, all processes and the kernel
+    (``/proc/stat``: one read, cheap enough to sample often while a benchmark runs)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+def service_pids(run_dir: Path, log_dir: Path, *names: str) -> dict[str, int]:
+    """The PIDs of the local services ``make up`` started, by name (those not running left out)."""
+    pids = {name: ProcessFiles(name, run_dir, log_dir).pid() for name in names}
+    return {name: pid for name, pid in pids.items() if pid is not None}
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its descendants, in seconds."""
     return sum(cpu_seconds(p) for p in [pid, *_descendants(pid)])
